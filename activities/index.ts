@@ -1,0 +1,135 @@
+/**
+ * The activities the workflows call. `createActivities` binds them to the
+ * database; the worker registers the result. Workflow code imports only the
+ * `Activities` type from here.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { HostFacts, HostRecord, StackSpec } from '../core/model';
+import { LABELS } from '../core/names';
+import { PlacementError, planPlacement, type PlacementPlan } from '../core/placement';
+import type { Database } from '../db/client';
+import { ERROR_TYPES } from '../workflows/contract';
+import { ensureImage, removeById, removeServiceContainer, startContainer } from './containers';
+import { dockerFor, dockerMessage, withTimeout } from './docker';
+import { awaitHealthy } from './health';
+import { loadHosts, markStackRemoved, saveOutcome, savePlacement, type OutcomeInput } from './store';
+
+/** Reading a host's facts for placement waits at most this long, so one dead host cannot stall a plan. */
+const HOST_FACTS_TIMEOUT_MS = 3_000;
+
+export interface PlanInput {
+  deploymentId: string;
+  stack: StackSpec;
+}
+
+export interface PlanResult {
+  plan: PlacementPlan;
+  /** The records of the hosts the plan uses, passed to the container activities. */
+  hosts: Record<string, HostRecord>;
+}
+
+export interface StackContainer {
+  host: string;
+  containerId: string;
+  containerName: string;
+  deploymentId: string;
+}
+
+export interface ActivityDeps {
+  db: Database;
+}
+
+export function createActivities({ db }: ActivityDeps) {
+  return {
+    ensureImage,
+    startContainer,
+    awaitHealthy,
+    removeServiceContainer,
+
+    async planPlacement({ deploymentId, stack }: PlanInput): Promise<PlanResult> {
+      const registered = await loadHosts(db);
+      const facts = await gatherFacts(registered);
+      let plan: PlacementPlan;
+      try {
+        plan = planPlacement({ stack, hosts: registered, facts, seed: deploymentId });
+      } catch (error) {
+        const details = error instanceof PlacementError ? error.unplaced : undefined;
+        throw ApplicationFailure.nonRetryable((error as Error).message, ERROR_TYPES.placementFailed, details);
+      }
+      await savePlacement(db, deploymentId, plan);
+      const used = new Set(Object.values(plan.assignments));
+      return { plan, hosts: Object.fromEntries(registered.filter((h) => used.has(h.name)).map((h) => [h.name, h])) };
+    },
+
+    async recordOutcome(outcome: OutcomeInput): Promise<void> {
+      await saveOutcome(db, outcome);
+    },
+
+    /** List every container of a stack on every registered host, by label. */
+    async listStackContainers({ stackSlug }: { stackSlug: string }) {
+      const registered = await loadHosts(db);
+      const containers: StackContainer[] = [];
+      const unreachable: { host: string; error: string }[] = [];
+      await Promise.all(
+        registered.map(async (host) => {
+          try {
+            const found = await dockerFor(host).listContainers({
+              all: true,
+              filters: { label: [`${LABELS.stack}=${stackSlug}`] },
+            });
+            for (const container of found) {
+              containers.push({
+                host: host.name,
+                containerId: container.Id,
+                containerName: container.Names[0]?.replace(/^\//, '') ?? container.Id,
+                deploymentId: container.Labels[LABELS.deployment] ?? '',
+              });
+            }
+          } catch (error) {
+            unreachable.push({ host: host.name, error: dockerMessage(error) });
+          }
+        }),
+      );
+      return { containers, unreachable };
+    },
+
+    async removeContainerById({ host, containerId }: { host: string; containerId: string }): Promise<void> {
+      const record = (await loadHosts(db)).find((candidate) => candidate.name === host);
+      if (!record) {
+        throw ApplicationFailure.nonRetryable(`host ${host} is no longer registered`, ERROR_TYPES.hostNotFound);
+      }
+      await removeById(dockerFor(record), containerId);
+    },
+
+    async recordStackRemoved({ stackSlug }: { stackSlug: string }): Promise<void> {
+      await markStackRemoved(db, stackSlug);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/** Read CPUs, memory and running containers from every host in parallel, each with a time limit. */
+export async function gatherFacts(registered: HostRecord[]): Promise<Record<string, HostFacts>> {
+  const entries = await Promise.all(
+    registered.map(async (host): Promise<[string, HostFacts]> => {
+      try {
+        const info = await withTimeout(dockerFor(host).info(), HOST_FACTS_TIMEOUT_MS, `docker info on ${host.name}`);
+        return [
+          host.name,
+          {
+            name: host.name,
+            reachable: true,
+            cpus: info.NCPU,
+            memoryBytes: info.MemTotal,
+            runningContainers: info.ContainersRunning,
+          },
+        ];
+      } catch (error) {
+        const unreachable = { name: host.name, reachable: false, error: dockerMessage(error) };
+        return [host.name, { ...unreachable, cpus: 0, memoryBytes: 0, runningContainers: 0 }];
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
+}

@@ -1,0 +1,84 @@
+/**
+ * Database writes made by the workflows, through activities. Each is an upsert
+ * or a plain update, so a retried activity writes the same row again.
+ */
+import { and, eq, inArray } from 'drizzle-orm';
+import type { HostRecord } from '../core/model';
+import type { PlacementPlan } from '../core/placement';
+import type { Database } from '../db/client';
+import { deploymentContainers, deployments, hosts, type DeploymentStatus } from '../db/schema';
+import type { ServiceProgress } from '../workflows/contract';
+
+export async function loadHosts(db: Database): Promise<HostRecord[]> {
+  const rows = await db.select().from(hosts).orderBy(hosts.name);
+  return rows.map((row) => ({
+    name: row.name,
+    docker: row.docker,
+    address: row.address,
+    datacenter: row.datacenter,
+    labels: row.labels,
+    imagePull: row.imagePull,
+    status: row.status,
+  }));
+}
+
+export async function savePlacement(db: Database, deploymentId: string, plan: PlacementPlan): Promise<void> {
+  await db
+    .update(deployments)
+    .set({ placement: plan, status: 'deploying', updatedAt: new Date() })
+    .where(eq(deployments.id, deploymentId));
+}
+
+export interface OutcomeInput {
+  deploymentId: string;
+  status: DeploymentStatus;
+  services: ServiceProgress[];
+  positions: Record<string, number>;
+  images: Record<string, string>;
+  /** Failure cause chain, outermost first. */
+  failure?: string[];
+  compensation?: unknown;
+}
+
+/** Store the final state of a deployment and its host map in one transaction. */
+export async function saveOutcome(db: Database, outcome: OutcomeInput): Promise<void> {
+  const now = new Date();
+  await db.transaction(async (tx) => {
+    await tx
+      .update(deployments)
+      .set({
+        status: outcome.status,
+        failure: outcome.failure ?? null,
+        compensation: outcome.compensation ?? null,
+        updatedAt: now,
+        finishedAt: now,
+      })
+      .where(eq(deployments.id, outcome.deploymentId));
+    await tx.delete(deploymentContainers).where(eq(deploymentContainers.deploymentId, outcome.deploymentId));
+    const rows = outcome.services
+      .filter((service) => service.containerId && service.host && service.hostAddress)
+      .map((service) => ({
+        deploymentId: outcome.deploymentId,
+        service: service.service,
+        hostName: service.host!,
+        hostAddress: service.hostAddress!,
+        containerId: service.containerId!,
+        containerName: service.containerName ?? service.service,
+        image: outcome.images[service.service] ?? '',
+        ports: service.ports,
+        connections: service.connections,
+        health: service.step,
+        position: outcome.positions[service.service] ?? 0,
+      }));
+    if (rows.length > 0) await tx.insert(deploymentContainers).values(rows);
+  });
+}
+
+/** Mark the deployments of a stack that may still own containers as removed; failed ones keep their status. */
+export async function markStackRemoved(db: Database, stackSlug: string): Promise<void> {
+  const live: DeploymentStatus[] = ['accepted', 'deploying', 'running', 'removing'];
+  await db
+    .update(deployments)
+    .set({ status: 'removed', updatedAt: new Date() })
+    .where(and(eq(deployments.stackSlug, stackSlug), inArray(deployments.status, live)));
+}

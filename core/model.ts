@@ -1,0 +1,118 @@
+/**
+ * The internal stack model. Every stack dialect is parsed into these types, and
+ * nothing after the parser knows which dialect a stack came from. The model is
+ * plain JSON so that it travels unchanged through Temporal payloads and the
+ * database.
+ */
+
+/** Placement strategies a stack can ask for. */
+export const PLACEMENT_STRATEGIES = ['manual', 'single', 'auto', 'datacenter', 'spread'] as const;
+export type PlacementStrategyName = (typeof PLACEMENT_STRATEGIES)[number];
+
+export interface PortSpec {
+  containerPort: number;
+  /** Host port to publish on; absent means not published unless a dependent on another host needs it. */
+  hostPort?: number;
+  protocol: 'tcp' | 'udp';
+}
+
+/** Timing shared by every health check kind, in milliseconds. */
+export interface HealthTiming {
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+}
+
+export type HealthCheck = HealthTiming &
+  (
+    | { kind: 'docker'; test: string[] } // a Docker HEALTHCHECK: ["CMD", ...] or ["CMD-SHELL", "..."]
+    | { kind: 'command'; command: string[] } // run inside the container, exit 0 is healthy
+    | { kind: 'postgres' } // pg_isready inside the container
+    | { kind: 'redis' } // redis-cli ping inside the container
+    | { kind: 'http'; path: string; port?: number; headers: Record<string, string> }
+    | { kind: 'tcp'; port?: number }
+  );
+
+export type HealthCheckKind = HealthCheck['kind'];
+
+export interface Dependency {
+  /** Name of another service of the same stack. */
+  name: string;
+  /** Start the dependent only once this dependency is healthy, not merely running. */
+  waitForHealthy: boolean;
+  /** Template for `<NAME>_URL` using `{host}`/`{port}` or `{{HOST}}`/`{{PORT}}`. */
+  connectionString?: string;
+}
+
+export interface ServiceSpec {
+  name: string;
+  position: number;
+  image: string;
+  command?: string[];
+  environment: Record<string, string>;
+  ports: PortSpec[];
+  healthCheck?: HealthCheck;
+  dependencies: Dependency[];
+  /** Host name from the registry, set when the stack pins this service. */
+  targetHost?: string;
+  labels: Record<string, string>;
+  /** JSON path of the item in the source document, such as `$.itemListElement[2]`, for messages. */
+  sourcePath: string;
+}
+
+export interface StackSpec {
+  /** The stack name as written, kept for display; may contain spaces. */
+  name: string;
+  description?: string;
+  placement: PlacementStrategyName;
+  datacenter?: string;
+  services: ServiceSpec[];
+}
+
+/** A problem found in a stack document, located by its JSON path such as `$.itemListElement[2].ports[0].hostPort`. */
+export interface StackIssue {
+  path: string;
+  message: string;
+}
+
+export interface ParseResult {
+  /** Present only when there are no errors. */
+  stack?: StackSpec;
+  errors: StackIssue[];
+  warnings: StackIssue[];
+}
+
+/** How Graphium reaches a host's Docker daemon. */
+export type DockerEndpoint =
+  | { protocol: 'unix'; socketPath: string }
+  | {
+      protocol: 'tcp';
+      host: string;
+      port: number;
+      /** Paths of PEM files for mutual TLS; absent means plain TCP. */
+      tls?: { ca: string; cert: string; key: string };
+    };
+
+export interface HostRecord {
+  name: string;
+  docker: DockerEndpoint;
+  /** The address other hosts use to reach ports this host publishes. */
+  address: string;
+  datacenter: string;
+  labels: Record<string, string>;
+  /** `missing` pulls an image the host lacks; `never` fails instead. */
+  imagePull: 'missing' | 'never';
+  status: 'active' | 'inactive';
+}
+
+/** Live facts read from a host's Docker API at planning time. */
+export interface HostFacts {
+  name: string;
+  reachable: boolean;
+  /** Why the host could not be read, when it is not reachable. */
+  error?: string;
+  cpus: number;
+  memoryBytes: number;
+  runningContainers: number;
+}

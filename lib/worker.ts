@@ -1,0 +1,95 @@
+/**
+ * The Temporal worker: runs the deploy and teardown workflows and their
+ * activities. Workers are stateless; run as many as load needs against one
+ * Temporal cluster and one database.
+ */
+import { fileURLToPath } from 'node:url';
+import {
+  DefaultLogger,
+  bundleWorkflowCode,
+  NativeConnection,
+  Runtime,
+  Worker,
+  makeTelemetryFilterString,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { Database } from '../db/client';
+import { TASK_QUEUE } from '../workflows/contract';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** Bundle the workflow code once per process; every worker in the process reuses it. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundle;
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+let runtimeInstalled = false;
+
+/** Keep the Rust core's own logs to warnings, once per process. */
+export function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({
+      logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    });
+  } catch {
+    // Already installed by the SDK because a connection was made first; the defaults stay.
+  }
+}
+
+export interface WorkerOptions {
+  address: string;
+  namespace?: string;
+  taskQueue?: string;
+  db: Database;
+}
+
+export interface GraphiumWorker {
+  worker: Worker;
+  connection: NativeConnection;
+  /** Runs until `shutdown` is called or the process receives SIGINT/SIGTERM. */
+  run(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function createWorker(options: WorkerOptions): Promise<GraphiumWorker> {
+  installRuntime();
+  const connection = await NativeConnection.connect({ address: options.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ db: options.db }),
+    // Many containers of a stack start and wait in parallel; activities mostly wait on I/O.
+    maxConcurrentActivityTaskExecutions: 200,
+    // Heartbeats carry cancellation back to activities, so flush them often.
+    maxHeartbeatThrottleInterval: '1s',
+  });
+  let running: Promise<void> | undefined;
+  return {
+    worker,
+    connection,
+    run: () => (running ??= worker.run()),
+    shutdown: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+// The workflow bundle's entry point: every workflow the worker runs.
+export { deployStack } from './deploy-stack';
+export { teardownStack } from './teardown-stack';
