@@ -1,0 +1,92 @@
+/**
+ * Starts Graphium's parts in one process: the Temporal dev server when no
+ * TEMPORAL_ADDRESS is configured, the database, the worker and the HTTP API.
+ * `api` and `worker` pick which of the two run here, so one command serves the
+ * embedded default and each part can also run as its own process.
+ */
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { createApp } from '../api/app';
+import { createTemporalDeployer } from '../api/deployer';
+import { startApiServer, type ApiServer } from '../api/server';
+import { openDatabase, type DatabaseHandle } from '../db/client';
+import type { Config } from './config';
+import { createLogger, type Logger } from './logger';
+import { startTemporalDevServer, type DevServer } from './temporal-dev';
+import { createWorker, type GraphiumWorker } from './worker';
+
+export interface ServiceOptions {
+  config: Config;
+  api: boolean;
+  worker: boolean;
+  logger?: Logger;
+}
+
+export interface RunningService {
+  apiUrl?: string;
+  temporalAddress: string;
+  temporalUiUrl: string;
+  database: DatabaseHandle;
+  client: Client;
+  logger: Logger;
+  /** Stop every part this process started, in reverse order of starting. */
+  stop(): Promise<void>;
+}
+
+export async function startService(options: ServiceOptions): Promise<RunningService> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const step of stops.reverse()) {
+      await step().catch((error) => logger.error({ err: error }, 'shutdown step failed'));
+    }
+  };
+
+  try {
+    let temporalAddress = config.temporalAddress;
+    let temporalUiUrl = config.temporalUiUrl;
+    if (!temporalAddress) {
+      const server: DevServer = await startTemporalDevServer({ dataDir: join(config.dataDir, 'temporal') });
+      stops.push(server.stop);
+      temporalAddress = server.address;
+      temporalUiUrl = server.uiUrl;
+      logger.info({ address: temporalAddress, ui: temporalUiUrl }, 'started the Temporal dev server');
+    }
+
+    const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+    stops.push(database.close);
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    stops.push(() => connection.close());
+    const client = new Client({ connection, namespace: config.temporalNamespace });
+
+    let worker: GraphiumWorker | undefined;
+    if (options.worker) {
+      worker = await createWorker({ address: temporalAddress, namespace: config.temporalNamespace, db: database.db });
+      const running = worker.run();
+      running.catch((error) => logger.fatal({ err: error }, 'worker stopped with an error'));
+      stops.push(worker.shutdown);
+      logger.info({ taskQueue: worker.worker.options.taskQueue }, 'worker running');
+    }
+
+    let api: ApiServer | undefined;
+    if (options.api) {
+      const app = createApp({
+        db: database.db,
+        logger,
+        deployer: createTemporalDeployer(client),
+        temporalUiUrl,
+        namespace: config.temporalNamespace,
+      });
+      api = await startApiServer(app, { host: config.host, port: config.port });
+      stops.push(api.close);
+      logger.info({ url: api.url }, 'API listening');
+    }
+
+    return { apiUrl: api?.url, temporalAddress, temporalUiUrl, database, client, logger, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Graphium as the end-to-end tests run it: the API in the test process and
+ * the worker in a child process of its own, so a test can kill the worker
+ * while the API and the database stay up. Both share a real PostgreSQL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { Client, Connection } from '@temporalio/client';
+import Docker from 'dockerode';
+import { createApp } from '../../api/app';
+import { createTemporalDeployer } from '../../api/deployer';
+import { startApiServer, type ApiServer } from '../../api/server';
+import { openDatabase, type DatabaseHandle } from '../../db/client';
+import { silentLogger } from '../../lib/logger';
+import type { LabHost } from './lab';
+
+const REPO_ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface TestGraphium {
+  apiUrl: string;
+  /** Start a worker process and resolve once it polls its task queue. */
+  startWorker(): Promise<void>;
+  /** SIGKILL the worker process, as a crash would. */
+  killWorker(): Promise<void>;
+  stop(): Promise<void>;
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }>;
+}
+
+export async function startTestGraphium(options: { temporalAddress: string; databaseUrl: string }): Promise<TestGraphium> {
+  const database: DatabaseHandle = await openDatabase({ url: options.databaseUrl });
+  const connection = await Connection.connect({ address: options.temporalAddress });
+  const client = new Client({ connection });
+  const app = createApp({
+    db: database.db,
+    logger: silentLogger(),
+    deployer: createTemporalDeployer(client),
+    temporalUiUrl: 'http://127.0.0.1:8343',
+    namespace: 'default',
+  });
+  const api: ApiServer = await startApiServer(app, { host: '127.0.0.1', port: 0 });
+  let worker: ChildProcess | undefined;
+  let workerLog = '';
+
+  const startWorker = async () => {
+    worker = spawn(`${REPO_ROOT}node_modules/.bin/tsx`, ['scripts/serve.ts', '--worker'], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: options.databaseUrl,
+        TEMPORAL_ADDRESS: options.temporalAddress,
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const child = worker;
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        workerLog += chunk.toString();
+        if (workerLog.includes('worker running')) resolve();
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
+      child.once('exit', (code) => reject(new Error(`worker exited with code ${code}:\n${workerLog}`)));
+    });
+  };
+
+  const killWorker = async () => {
+    if (!worker || worker.exitCode !== null || worker.signalCode !== null) return;
+    const exited = once(worker, 'exit');
+    worker.kill('SIGKILL');
+    await exited;
+    workerLog = '';
+  };
+
+  const request = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${api.url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+  };
+
+  return {
+    apiUrl: api.url,
+    startWorker,
+    killWorker,
+    request,
+    stop: async () => {
+      await killWorker();
+      await api.close();
+      await connection.close();
+      await database.close();
+    },
+  };
+}
+
+/** Register lab hosts through the API, reaching each daemon over its TCP address. */
+export async function registerLabHosts(graphium: TestGraphium, hosts: LabHost[]): Promise<void> {
+  for (const host of hosts) {
+    const [, address, port] = /^tcp:\/\/(.+):(\d+)$/.exec(host.tcp)!;
+    const response = await graphium.request('POST', '/hosts', {
+      name: host.name,
+      docker: { protocol: 'tcp', host: address, port: Number(port) },
+      address: host.address,
+      datacenter: host.datacenter,
+      labels: host.labels,
+      imagePull: 'never',
+    });
+    if (response.status !== 201) {
+      throw new Error(`registering ${host.name} returned ${response.status}: ${JSON.stringify(response.body)}`);
+    }
+  }
+}
+
+export function labDocker(host: LabHost): Docker {
+  return new Docker({ socketPath: host.socket });
+}
+
+/** Containers on a lab host carrying the given label filter, running or not. */
+export async function containersWithLabel(host: LabHost, label: string): Promise<Docker.ContainerInfo[]> {
+  return labDocker(host).listContainers({ all: true, filters: { label: [label] } });
+}
+
+/** Poll a deployment until its status is one of `statuses`, failing with the last body after the timeout. */
+export async function waitForStatus(
+  graphium: TestGraphium,
+  deploymentId: string,
+  statuses: string[],
+  timeoutMs = 180_000,
+): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  let last: any;
+  while (Date.now() < deadline) {
+    last = (await graphium.request('GET', `/deployments/${deploymentId}`)).body;
+    if (statuses.includes(last?.status)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`deployment ${deploymentId} did not reach ${statuses.join('/')}: ${JSON.stringify(last)}`);
+}
