@@ -1,0 +1,100 @@
+/**
+ * Names Graphium derives from stack and service names: container names, Docker labels and
+ * environment variable prefixes. Everything here is deterministic, because workflow code
+ * calls it and replays must produce the same names.
+ */
+
+/** Docker labels that mark the containers Graphium manages. Graphium finds containers by them. */
+export const LABELS = {
+  managed: 'io.graphium.managed',
+  stack: 'io.graphium.stack',
+  stackName: 'io.graphium.stack.name',
+  service: 'io.graphium.service',
+  deployment: 'io.graphium.deployment',
+} as const;
+
+/** Maximum length of a derived name, which is also the maximum length of a hostname label. */
+export const MAX_NAME_LENGTH = 63;
+
+const HASH_SUFFIX_LENGTH = 6;
+
+/**
+ * Returns the 32-bit FNV-1a hash of the UTF-16 code units of `text`.
+ * Written in plain JS because workflow code cannot import node:crypto.
+ */
+export function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/** Returns 6 base-36 characters derived from the FNV-1a hash of `text`. */
+function hashSuffix(text: string): string {
+  return (fnv1a32(text) % 36 ** HASH_SUFFIX_LENGTH)
+    .toString(36)
+    .padStart(HASH_SUFFIX_LENGTH, '0');
+}
+
+/**
+ * Lower-cases `text`, turns every run of characters outside `[a-z0-9_.-]` into one `-` and trims
+ * `-`, `.` and `_` from both ends. The result may be empty.
+ */
+function slugify(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[-._]+|[-._]+$/g, '');
+}
+
+/**
+ * Shortens `name` to MAX_NAME_LENGTH characters by keeping its start and appending `-` and the
+ * hash of `hashInput`, so that two long names sharing a prefix still differ.
+ */
+function shorten(name: string, hashInput: string): string {
+  if (name.length <= MAX_NAME_LENGTH) return name;
+  const keep = MAX_NAME_LENGTH - HASH_SUFFIX_LENGTH - 1;
+  const prefix = name.slice(0, keep).replace(/[-._]+$/, '');
+  return `${prefix}-${hashSuffix(hashInput)}`;
+}
+
+/**
+ * Derives the slug of a stack name, used in container names and workflow ids.
+ *
+ * The name is lower-cased, every run of characters outside `[a-z0-9_.-]` becomes `-`, and
+ * `-`, `.` and `_` are trimmed from both ends. An empty result becomes `stack`. A slug longer
+ * than 63 characters is cut to 56 and suffixed with `-` and 6 base-36 characters of the FNV-1a
+ * hash of the original name.
+ *
+ * @example stackSlug('Infisical Stack') // 'infisical-stack'
+ */
+export function stackSlug(stackName: string): string {
+  return shorten(slugify(stackName) || 'stack', stackName);
+}
+
+/**
+ * Derives the Docker container name of a service: `<stack slug>-<service slug>`.
+ *
+ * Both parts follow the rules of `stackSlug`, and an empty service slug becomes `service`. The
+ * result matches Docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]*` and has at most 63 characters. A longer
+ * name is shortened with the hash of the whole unshortened name, so two long names that share
+ * their first 56 characters get different suffixes.
+ *
+ * @example containerName('Infisical Stack', 'postgres') // 'infisical-stack-postgres'
+ */
+export function containerName(stackName: string, serviceName: string): string {
+  const full = `${slugify(stackName) || 'stack'}-${slugify(serviceName) || 'service'}`;
+  return shorten(full, full);
+}
+
+/**
+ * Derives the `<NAME>` prefix of the variables that wire a dependency, as in `<NAME>_HOST`: the
+ * service name upper-cased, with every character outside A-Z and 0-9 replaced by `_`.
+ *
+ * @example envName('auth-service') // 'AUTH_SERVICE'
+ */
+export function envName(serviceName: string): string {
+  return serviceName.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}

@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { parseStack } from '../../core/parse';
+import { expectIssue, expectNoIssue, item, stackFrom, stackOf } from './stack-documents';
+
+describe('parseStack dispatch', () => {
+  it('rejects a non-object document', () => {
+    const result = parseStack('{"name": "x"}');
+    expectIssue(result.errors, '$', 'ItemList');
+    expect(result.stack).toBeUndefined();
+  });
+
+  it('rejects an array document', () => {
+    expectIssue(parseStack([stackOf([item('a', 1)])]).errors, '$', 'ItemList');
+  });
+
+  it('rejects an object of no known dialect', () => {
+    expectIssue(parseStack({ name: 'x', services: [] }).errors, '$', 'itemListElement');
+  });
+
+  it('explains that @graph is not supported yet', () => {
+    const result = parseStack({ '@context': 'https://schema.org', '@graph': [] });
+    expectIssue(result.errors, '$', '@graph stacks are not supported yet');
+  });
+
+  it('reads itemListElement without @type', () => {
+    const document = stackOf([item('a', 1)]);
+    delete document['@type'];
+    expect(stackFrom(parseStack(document)).services.map((service) => service.name)).toEqual(['a']);
+  });
+
+  it('sets stack only without errors', () => {
+    const result = parseStack(stackOf([item('a', 1, { image: '' })]));
+    expect(result.errors).not.toEqual([]);
+    expect(result.stack).toBeUndefined();
+  });
+});
+
+describe('parseStack stack fields', () => {
+  it('keeps the name as written', () => {
+    expect(stackFrom(parseStack(stackOf([item('a', 1)]))).name).toBe('Test Stack');
+  });
+
+  it('reads description and datacenter', () => {
+    const document = stackOf([item('a', 1)], { description: 'Shop', datacenter: 'dc-1' });
+    const stack = stackFrom(parseStack(document));
+    expect(stack.description).toBe('Shop');
+    expect(stack.datacenter).toBe('dc-1');
+  });
+
+  it('rejects a missing name', () => {
+    const document = stackOf([item('a', 1)]);
+    delete document.name;
+    expectIssue(parseStack(document).errors, '$.name', 'name is missing');
+  });
+
+  it('rejects an empty name', () => {
+    expectIssue(parseStack(stackOf([item('a', 1)], { name: ' ' })).errors, '$.name', 'name');
+  });
+
+  it('rejects non-string description', () => {
+    const result = parseStack(stackOf([item('a', 1)], { description: 5 }));
+    expectIssue(result.errors, '$.description', 'description');
+  });
+
+  it('rejects non-string datacenter', () => {
+    const result = parseStack(stackOf([item('a', 1)], { datacenter: ['dc'] }));
+    expectIssue(result.errors, '$.datacenter', 'datacenter');
+  });
+
+  it('rejects an unknown placement', () => {
+    const result = parseStack(stackOf([item('a', 1)], { placement: 'random' }));
+    expectIssue(result.errors, '$.placement', 'placement must be one of');
+  });
+
+  it('accepts every placement strategy', () => {
+    for (const placement of ['auto', 'datacenter', 'spread', 'single']) {
+      const stack = stackFrom(parseStack(stackOf([item('a', 1)], { placement })));
+      expect(stack.placement).toBe(placement);
+    }
+  });
+
+  it('defaults placement to single', () => {
+    const document = stackOf([item('a', 1, { targetHost: 'h1' }), item('b', 2)]);
+    expect(stackFrom(parseStack(document)).placement).toBe('single');
+  });
+
+  it('defaults placement to manual when pinned', () => {
+    const document = stackOf([
+      item('a', 1, { targetHost: 'h1' }),
+      item('b', 2, { targetHost: 'h2' }),
+    ]);
+    expect(stackFrom(parseStack(document)).placement).toBe('manual');
+  });
+
+  it('rejects a missing itemListElement', () => {
+    const document = stackOf([]);
+    delete document.itemListElement;
+    expectIssue(parseStack(document).errors, '$.itemListElement', 'missing');
+  });
+
+  it('rejects an empty itemListElement', () => {
+    expectIssue(parseStack(stackOf([])).errors, '$.itemListElement', 'empty');
+  });
+
+  it('rejects non-array itemListElement', () => {
+    const result = parseStack(stackOf([], { itemListElement: { a: 1 } }));
+    expectIssue(result.errors, '$.itemListElement', 'array');
+  });
+});
+
+describe('parseStack @context and @type', () => {
+  it('warns about a foreign @context', () => {
+    const result = parseStack(stackOf([item('a', 1)], { '@context': 'https://example.org' }));
+    expectIssue(result.warnings, "$['@context']", 'https://schema.org');
+    expect(result.stack).toBeDefined();
+  });
+
+  it('warns about a missing @context', () => {
+    const document = stackOf([item('a', 1)]);
+    delete document['@context'];
+    expectIssue(parseStack(document).warnings, "$['@context']", 'missing');
+  });
+
+  it('accepts schema.org contexts in every form', () => {
+    const contexts = [
+      'http://schema.org',
+      'https://schema.org/',
+      ['https://schema.org', { ex: 'https://example.org/' }],
+      { '@vocab': 'https://schema.org/' },
+    ];
+    for (const context of contexts) {
+      const result = parseStack(stackOf([item('a', 1)], { '@context': context }));
+      expectNoIssue(result.warnings, "$['@context']");
+    }
+  });
+
+  it('warns about foreign stack @type', () => {
+    const result = parseStack(stackOf([item('a', 1)], { '@type': 'Stack' }));
+    expectIssue(result.warnings, "$['@type']", 'ItemList');
+  });
+
+  it('warns about foreign item @type', () => {
+    const result = parseStack(stackOf([item('a', 1, { '@type': 'Container' })]));
+    expectIssue(result.warnings, "$.itemListElement[0]['@type']", 'SoftwareApplication');
+    expect(result.stack).toBeDefined();
+  });
+});
+
+describe('parseStack keys', () => {
+  it('warns about keys not applied yet', () => {
+    const document = stackOf(
+      [item('a', 1, {
+        volumeMounts: [], potentialAction: [], resources: {}, restartPolicy: 'always',
+      })],
+      { network: { name: 'n' }, volumes: [] },
+    );
+    const result = parseStack(document);
+    for (const path of [
+      '$.network',
+      '$.volumes',
+      '$.itemListElement[0].volumeMounts',
+      '$.itemListElement[0].potentialAction',
+      '$.itemListElement[0].resources',
+      '$.itemListElement[0].restartPolicy',
+    ]) {
+      expectIssue(result.warnings, path, 'not applied by Graphium yet');
+    }
+    expect(result.errors).toEqual([]);
+  });
+
+  it('warns about unknown keys', () => {
+    const result = parseStack(stackOf([item('a', 1, { colour: 'red' })], { owner: 'me' }));
+    expectIssue(result.warnings, '$.owner', 'unknown key "owner" is ignored');
+    expectIssue(result.warnings, '$.itemListElement[0].colour', 'unknown key "colour" is ignored');
+    expect(result.stack).toBeDefined();
+  });
+
+  it('rejects unknown keys in strict mode', () => {
+    const result = parseStack(stackOf([item('a', 1, { colour: 'red' })]), { strict: true });
+    expectIssue(result.errors, '$.itemListElement[0].colour', 'unknown key "colour"');
+    expect(result.stack).toBeUndefined();
+  });
+
+  it('keeps not-applied warnings in strict mode', () => {
+    const result = parseStack(stackOf([item('a', 1)], { network: {} }), { strict: true });
+    expectIssue(result.warnings, '$.network', 'not applied');
+    expect(result.errors).toEqual([]);
+  });
+
+  it('suggests the key a typo means', () => {
+    const result = parseStack(stackOf([item('a', 1, { healthcheck: { type: 'tcp' } })]));
+    expectIssue(result.warnings, '$.itemListElement[0].healthcheck', 'Did you mean "healthCheck"?');
+  });
+
+  it('warns about unknown keys in nested objects', () => {
+    const ports = [{ containerPort: 80, hostIP: '0.0.0.0' }];
+    const result = parseStack(stackOf([item('a', 1, { ports })]));
+    expectIssue(result.warnings, '$.itemListElement[0].ports[0].hostIP', 'unknown key "hostIP"');
+  });
+
+  it('accepts informational keys silently', () => {
+    const extra = { applicationCategory: 'Db', softwareVersion: '17', description: 'the db' };
+    const result = parseStack(stackOf([item('a', 1, extra)]));
+    expect(result.warnings).toEqual([]);
+  });
+
+  it('quotes odd keys in paths', () => {
+    const result = parseStack(stackOf([item('a', 1, { 'x-y': 1 })]));
+    expectIssue(result.warnings, "$.itemListElement[0]['x-y']", 'unknown key');
+  });
+});
