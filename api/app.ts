@@ -1,0 +1,69 @@
+/**
+ * The HTTP API as a Hono app. `createApp` wires the middleware, one sub-app per resource
+ * and the error handler; `startApiServer` in server.ts serves it.
+ */
+import { Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { Logger } from '../lib/logger';
+import type { AppDeps, AppEnv } from './context';
+import { deploymentRoutes } from './deployments';
+import { PayloadTooLargeError, createErrorHandler, notFoundHandler } from './errors';
+import { hostRoutes } from './hosts';
+import { stackRoutes } from './stacks';
+
+export type { AppDeps, AppEnv } from './context';
+
+/** Largest request body accepted, in bytes: 1 MiB, far above any stack document. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Logs one line per request with its method, path, status and duration. */
+function requestLogger(logger: Logger): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    logger.info(
+      {
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        elapsedMs: Math.round(performance.now() - started),
+      },
+      'request handled',
+    );
+  };
+}
+
+/**
+ * Creates the API app.
+ *
+ * @example
+ * const app = createApp({ db, logger, deployer, temporalUiUrl, namespace: 'default' });
+ * const response = await app.request('/healthz');
+ */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const logger = deps.logger.child({ component: 'api' });
+  const routeDeps = { ...deps, logger };
+
+  app.use(requestId());
+  app.use(requestLogger(logger));
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new PayloadTooLargeError(MAX_BODY_BYTES);
+      },
+    }),
+  );
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.route('/hosts', hostRoutes(routeDeps));
+  app.route('/deployments', deploymentRoutes(routeDeps));
+  app.route('/stacks', stackRoutes(routeDeps));
+
+  app.onError(createErrorHandler(logger));
+  app.notFound(notFoundHandler);
+  return app;
+}

@@ -1,0 +1,175 @@
+/**
+ * The API's only way into Temporal. Routes depend on the `Deployer` interface so tests can
+ * cover the branches that never reach Temporal with a test double.
+ */
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import type { StackSpec } from '../core/model';
+import {
+  TASK_QUEUE,
+  deployWorkflowId,
+  progressQuery,
+  teardownWorkflowId,
+  type DeployInput,
+  type DeploymentProgress,
+  type TeardownInput,
+  type TeardownResult,
+} from '../workflows/contract';
+import type { Logger } from '../lib/logger';
+import { StackBusyError, WorkflowClosedError } from './errors';
+
+/** Workflow type names registered by the worker. */
+export const DEPLOY_WORKFLOW_TYPE = 'deployStack';
+export const TEARDOWN_WORKFLOW_TYPE = 'teardownStack';
+
+/** The ids of one workflow run. */
+export interface WorkflowRef {
+  workflowId: string;
+  runId: string;
+}
+
+export interface Deployer {
+  /**
+   * Starts the deploy workflow of a stack.
+   *
+   * @throws StackBusyError when a deploy workflow of the same stack is still running.
+   */
+  start(input: { deploymentId: string; stack: StackSpec }): Promise<WorkflowRef>;
+
+  /** Queries live progress; undefined when the workflow has closed or cannot be queried. */
+  progress(workflowId: string, runId?: string): Promise<DeploymentProgress | undefined>;
+
+  /** Returns the Temporal execution status, such as `RUNNING` or `COMPLETED`. */
+  describe(workflowId: string, runId?: string): Promise<string>;
+
+  /**
+   * Requests cancellation; the workflow rolls back and records the outcome itself.
+   *
+   * @throws WorkflowClosedError when the workflow has already closed.
+   */
+  cancel(workflowId: string, runId?: string): Promise<void>;
+
+  /**
+   * Starts the teardown workflow that removes every container of a stack.
+   *
+   * @throws StackBusyError when a teardown of the same stack is still running.
+   */
+  teardown(stackName: string, teardownId: string): Promise<WorkflowRef>;
+
+  /** Waits for a teardown workflow to finish and returns what it removed. */
+  waitTeardown?(workflowId: string, runId?: string): Promise<TeardownResult>;
+}
+
+export interface TemporalDeployerOptions {
+  /** Task queue the worker polls. Default: TASK_QUEUE from workflows/contract.ts. */
+  taskQueue?: string;
+  /** Deadline for a progress query, in milliseconds. Default: 5000. */
+  queryTimeoutMs?: number;
+  /** Receives a debug line for each failed progress query. Default: no logging. */
+  logger?: Logger;
+}
+
+/** A `Deployer` backed by a Temporal `Client`. */
+export class TemporalDeployer implements Deployer {
+  private readonly taskQueue: string;
+  private readonly queryTimeoutMs: number;
+  private readonly logger?: Logger;
+
+  constructor(
+    private readonly client: Client,
+    options: TemporalDeployerOptions = {},
+  ) {
+    this.taskQueue = options.taskQueue ?? TASK_QUEUE;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
+    this.logger = options.logger;
+  }
+
+  async start(input: DeployInput): Promise<WorkflowRef> {
+    const workflowId = deployWorkflowId(input.stack.name);
+    try {
+      const handle = await this.client.workflow.start(DEPLOY_WORKFLOW_TYPE, {
+        taskQueue: this.taskQueue,
+        workflowId,
+        args: [input],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      });
+      return { workflowId, runId: handle.firstExecutionRunId };
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      const info = { stackName: input.stack.name, workflowId, operation: 'deploy' as const };
+      throw new StackBusyError(info, { cause: error });
+    }
+  }
+
+  async progress(workflowId: string, runId?: string): Promise<DeploymentProgress | undefined> {
+    const handle = this.client.workflow.getHandle(workflowId, runId);
+    const deadline = Date.now() + this.queryTimeoutMs;
+    try {
+      // A query on a closed workflow makes a worker replay its whole history, and the
+      // database row already has the outcome, so only running workflows are queried.
+      const description = await this.client.withDeadline(deadline, () => handle.describe());
+      if (description.status.name !== 'RUNNING') return undefined;
+      return await this.client.withDeadline(deadline, () => handle.query(progressQuery));
+    } catch (error) {
+      // Progress is optional in every response, so the caller falls back to the database row.
+      this.logger?.debug({ err: error, workflowId, runId }, 'progress query failed');
+      return undefined;
+    }
+  }
+
+  async describe(workflowId: string, runId?: string): Promise<string> {
+    const description = await this.client.workflow.getHandle(workflowId, runId).describe();
+    return description.status.name;
+  }
+
+  async cancel(workflowId: string, runId?: string): Promise<void> {
+    const handle = this.client.workflow.getHandle(workflowId, runId);
+    try {
+      // Temporal Server 1.32 (temporal CLI 1.9.1) accepts a cancel request for a closed run
+      // without an error, so the status is checked first to report that nothing was cancelled.
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') throw new WorkflowClosedError(workflowId);
+      await handle.cancel();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) {
+        throw new WorkflowClosedError(workflowId, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async teardown(stackName: string, teardownId: string): Promise<WorkflowRef> {
+    const workflowId = teardownWorkflowId(stackName);
+    const input: TeardownInput = { teardownId, stackName };
+    try {
+      const handle = await this.client.workflow.start(TEARDOWN_WORKFLOW_TYPE, {
+        taskQueue: this.taskQueue,
+        workflowId,
+        args: [input],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      });
+      return { workflowId, runId: handle.firstExecutionRunId };
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      throw new StackBusyError({ stackName, workflowId, operation: 'teardown' }, { cause: error });
+    }
+  }
+
+  async waitTeardown(workflowId: string, runId?: string): Promise<TeardownResult> {
+    const handle = this.client.workflow.getHandle<() => Promise<TeardownResult>>(workflowId, runId);
+    return handle.result();
+  }
+}
+
+/** Creates the Temporal-backed `Deployer`. */
+export function createTemporalDeployer(
+  client: Client,
+  options?: TemporalDeployerOptions,
+): Deployer {
+  return new TemporalDeployer(client, options);
+}

@@ -1,0 +1,177 @@
+/** Routes of deployments: `/deployments`. */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { StackSpec } from '../core/model';
+import { stackSlug } from '../core/names';
+import {
+  ACTIVE_DEPLOYMENT_STATUSES,
+  deleteDeployment,
+  getDeployment,
+  insertDeployment,
+  isActiveStatus,
+  listDeployments,
+  newestDeployment,
+  setDeploymentRunId,
+  type Deployment,
+} from '../db/repository';
+import { deployWorkflowId } from '../workflows/contract';
+import type { AppDeps, AppEnv } from './context';
+import type { WorkflowRef } from './deployer';
+import {
+  DeploymentFinishedError,
+  NotFoundError,
+  StackBusyError,
+  WorkflowClosedError,
+} from './errors';
+import { newDeploymentId } from './ids';
+import { checkTargetHosts, parseDeploymentStack, readDeploymentRequest } from './stack-request';
+import { readJson, validate } from './validation';
+import {
+  deploymentDetail,
+  deploymentPath,
+  deploymentSummary,
+  temporalUiLink,
+} from './views';
+
+/** Largest page `GET /deployments` returns. */
+export const MAX_PAGE_SIZE = 200;
+
+const listQuerySchema = z.object({
+  limit: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(1, `must be from 1 to ${MAX_PAGE_SIZE}`)
+    .max(MAX_PAGE_SIZE, `must be from 1 to ${MAX_PAGE_SIZE}`)
+    .default(50),
+  cursor: z
+    .string()
+    .regex(/^[a-z]+_[0-9a-z]+$/, 'must be the nextCursor of a previous page')
+    .optional(),
+  stack: z.string().min(1, 'must not be empty').optional(),
+});
+
+function deploymentNotFound(id: string): NotFoundError {
+  return new NotFoundError(`deployment "${id}" was not found; GET /deployments lists deployments`);
+}
+
+/**
+ * Starts the deploy workflow. When it cannot start, the row is deleted so no deployment
+ * stays `accepted` without a workflow, and a busy stack is reported with the deployment
+ * whose workflow is running.
+ */
+async function startWorkflow(
+  deps: AppDeps,
+  row: Deployment,
+  stack: StackSpec,
+): Promise<WorkflowRef> {
+  try {
+    return await deps.deployer.start({ deploymentId: row.id, stack });
+  } catch (error) {
+    await deleteDeployment(deps.db, row.id);
+    if (!(error instanceof StackBusyError)) throw error;
+
+    const running = await newestDeployment(deps.db, row.stackSlug, ACTIVE_DEPLOYMENT_STATUSES);
+    const info = { ...error.info, runningDeploymentId: running?.id };
+    throw new StackBusyError(info, { cause: error.cause ?? error });
+  }
+}
+
+/** Creates the `/deployments` sub-app. */
+export function deploymentRoutes(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.post('/', async (c) => {
+    const request = readDeploymentRequest(await readJson(c));
+    const { stack, warnings } = parseDeploymentStack(request);
+    await checkTargetHosts(deps.db, stack);
+
+    const row = await insertDeployment(deps.db, {
+      id: newDeploymentId(),
+      stackName: stack.name,
+      stackSlug: stackSlug(stack.name),
+      workflowId: deployWorkflowId(stack.name),
+      strategy: stack.placement,
+      spec: stack,
+      warnings,
+    });
+    const log = deps.logger.child({ deploymentId: row.id, stack: row.stackSlug });
+    const ref = await startWorkflow(deps, row, stack);
+    const updated = await setDeploymentRunId(deps.db, row.id, ref.runId);
+    log.info({ workflowId: ref.workflowId, runId: ref.runId }, 'deployment accepted');
+
+    c.header('Location', deploymentPath(row.id));
+    return c.json(
+      {
+        deploymentId: row.id,
+        workflowId: ref.workflowId,
+        runId: ref.runId,
+        status: updated.status,
+        warnings,
+        links: {
+          self: deploymentPath(row.id),
+          temporalUi: temporalUiLink(deps, ref.workflowId, ref.runId),
+        },
+      },
+      202,
+    );
+  });
+
+  app.get('/', async (c) => {
+    const query = validate(listQuerySchema, c.req.query(), 'query', 'query');
+    const page = await listDeployments(deps.db, {
+      limit: query.limit,
+      cursor: query.cursor,
+      stackSlug: query.stack === undefined ? undefined : stackSlug(query.stack),
+    });
+    return c.json({
+      items: page.items.map((row) => deploymentSummary(deps, row)),
+      nextCursor: page.nextCursor,
+      links: page.nextCursor ? { next: nextPageLink(query, page.nextCursor) } : {},
+    });
+  });
+
+  app.get('/:id', async (c) => {
+    const id = c.req.param('id');
+    const row = await getDeployment(deps.db, id);
+    if (!row) throw deploymentNotFound(id);
+    return c.json(await deploymentDetail(deps, row));
+  });
+
+  app.post('/:id/cancel', async (c) => {
+    const id = c.req.param('id');
+    const row = await getDeployment(deps.db, id);
+    if (!row) throw deploymentNotFound(id);
+    if (!isActiveStatus(row.status)) throw new DeploymentFinishedError(row.id, row.status);
+
+    await cancelWorkflow(deps, row);
+    const fields = { deploymentId: row.id, workflowId: row.workflowId };
+    deps.logger.info(fields, 'cancellation requested');
+    return c.json(
+      {
+        deploymentId: row.id,
+        status: row.status,
+        cancelRequested: true,
+        links: { self: deploymentPath(row.id) },
+      },
+      202,
+    );
+  });
+
+  return app;
+}
+
+async function cancelWorkflow(deps: AppDeps, row: Deployment): Promise<void> {
+  try {
+    await deps.deployer.cancel(row.workflowId, row.runId ?? undefined);
+  } catch (error) {
+    // The row may lag behind a workflow that has just closed; the workflow records the outcome.
+    if (error instanceof WorkflowClosedError) throw new DeploymentFinishedError(row.id);
+    throw error;
+  }
+}
+
+function nextPageLink(query: z.output<typeof listQuerySchema>, cursor: string): string {
+  const params = new URLSearchParams({ limit: String(query.limit), cursor });
+  if (query.stack !== undefined) params.set('stack', query.stack);
+  return `/deployments?${params.toString()}`;
+}

@@ -1,0 +1,178 @@
+/**
+ * Error classes the routes throw and the one handler that turns every error into the
+ * response shape `{ error: { code, message, details? } }`. Errors it does not know are
+ * logged with their cause, and the client gets a generic 500 response.
+ */
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { DeploymentNotFoundError, HostExistsError, HostNotFoundError } from '../db/errors';
+import type { Logger } from '../lib/logger';
+
+/** One problem in a request, located by a JSON path such as `$.docker.port`. */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: ErrorDetail[] };
+}
+
+/** An error with a known HTTP status and a stable machine-readable code. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: ErrorDetail[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** 400: the request is well-formed JSON but some fields are invalid; `details` lists each. */
+export class ValidationError extends ApiError {
+  override name = 'ValidationError';
+
+  constructor(message: string, details: ErrorDetail[]) {
+    super(400, 'validation_failed', message, details);
+  }
+}
+
+/** 400: the request body could not be parsed as JSON. */
+export class InvalidJsonError extends ApiError {
+  override name = 'InvalidJsonError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(400, 'invalid_json', message, undefined, options);
+  }
+}
+
+/** 404: the named resource does not exist. */
+export class NotFoundError extends ApiError {
+  override name = 'NotFoundError';
+
+  constructor(message: string) {
+    super(404, 'not_found', message);
+  }
+}
+
+/** 413: the request body exceeds the limit. */
+export class PayloadTooLargeError extends ApiError {
+  override name = 'PayloadTooLargeError';
+
+  constructor(maxBytes: number) {
+    super(413, 'payload_too_large', `request body exceeds the limit of ${maxBytes} bytes`);
+  }
+}
+
+/** 409: a cancel was requested for a deployment whose workflow has already finished. */
+export class DeploymentFinishedError extends ApiError {
+  override name = 'DeploymentFinishedError';
+
+  /** @param status - The final status, when the database has recorded it already. */
+  constructor(deploymentId: string, status?: string) {
+    const finished = status
+      ? `deployment "${deploymentId}" has already finished with status ${status}`
+      : `the workflow of deployment "${deploymentId}" has already closed`;
+    super(409, 'deployment_finished', `${finished}, so there is nothing to cancel`);
+  }
+}
+
+/** Raised by a `Deployer` when the workflow to cancel has already closed. */
+export class WorkflowClosedError extends Error {
+  override name = 'WorkflowClosedError';
+
+  constructor(
+    readonly workflowId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`workflow ${workflowId} has already closed`, options);
+  }
+}
+
+export interface StackBusyInfo {
+  stackName: string;
+  /** Id of the workflow that is running for the stack. */
+  workflowId: string;
+  /** Whether the stack is held by a deploy or a teardown workflow. */
+  operation: 'deploy' | 'teardown';
+  /** The deployment the running deploy workflow belongs to, when the database has it. */
+  runningDeploymentId?: string;
+}
+
+/** 409: Temporal rejected a second workflow for a stack while the first is still running. */
+export class StackBusyError extends ApiError {
+  override name = 'StackBusyError';
+
+  constructor(
+    readonly info: StackBusyInfo,
+    options?: { cause?: unknown },
+  ) {
+    super(409, 'stack_busy', stackBusyMessage(info), undefined, options);
+  }
+}
+
+function stackBusyMessage(info: StackBusyInfo): string {
+  const stack = `stack "${info.stackName}"`;
+  if (info.operation === 'teardown') {
+    const workflow = `workflow ${info.workflowId}`;
+    return `${stack} is already being torn down as ${workflow}; wait for it to finish`;
+  }
+  const cancel = info.runningDeploymentId
+    ? `cancel it with POST /deployments/${info.runningDeploymentId}/cancel`
+    : `cancel workflow ${info.workflowId} in Temporal`;
+  return `${stack} is already deploying as workflow ${info.workflowId}; wait for it or ${cancel}`;
+}
+
+/** Maps repository errors, which know nothing of HTTP, to API errors. */
+function fromRepositoryError(error: unknown): ApiError | undefined {
+  if (error instanceof HostExistsError) return new ApiError(409, 'host_exists', error.message);
+  if (error instanceof HostNotFoundError) return new NotFoundError(error.message);
+  if (error instanceof DeploymentNotFoundError) return new NotFoundError(error.message);
+  return undefined;
+}
+
+function fromHttpException(error: HTTPException): ApiError {
+  const status = error.status as ContentfulStatusCode;
+  const message = error.message || error.getResponse().statusText || 'request failed';
+  return new ApiError(status, `http_${status}`, message, undefined, { cause: error });
+}
+
+function respond(c: Context, error: ApiError): Response {
+  const body: ErrorBody = { error: { code: error.code, message: error.message } };
+  if (error.details) body.error.details = error.details;
+  return c.json(body, error.status);
+}
+
+/**
+ * Creates the `app.onError` handler. Known errors keep their status and message. Any other
+ * error is logged with its cause and the request id, and the client gets a generic 500.
+ */
+export function createErrorHandler(logger: Logger): ErrorHandler {
+  return (error, c) => {
+    if (error instanceof ApiError) return respond(c, error);
+    const mapped = fromRepositoryError(error);
+    if (mapped) return respond(c, mapped);
+    if (error instanceof HTTPException && error.status < 500) {
+      return respond(c, fromHttpException(error));
+    }
+
+    const requestId = c.get('requestId');
+    logger.error(
+      { err: error, requestId, method: c.req.method, path: c.req.path },
+      'request failed with an unexpected error',
+    );
+    const message =
+      `internal server error; the server log has the cause under request id ${requestId}`;
+    return respond(c, new ApiError(500, 'internal_error', message));
+  };
+}
+
+/** Returns a 404 in the error shape for requests that match no route. */
+export const notFoundHandler: NotFoundHandler = (c) =>
+  respond(c, new NotFoundError(`no route matches ${c.req.method} ${c.req.path}`));

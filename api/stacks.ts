@@ -1,0 +1,90 @@
+/** Routes of stacks, each seen through its newest deployment: `/stacks`. */
+import { Hono } from 'hono';
+import { stackSlug } from '../core/names';
+import {
+  isActiveStatus,
+  listStacks,
+  newestDeployment,
+  type Deployment,
+  type StackSummary,
+} from '../db/repository';
+import type { AppDeps, AppEnv } from './context';
+import { NotFoundError, WorkflowClosedError } from './errors';
+import { newTeardownId } from './ids';
+import { deploymentDetail, deploymentPath, stackPath, temporalUiLink } from './views';
+
+function stackView(summary: StackSummary) {
+  return {
+    ...summary,
+    links: { self: stackPath(summary.stackSlug), deployment: deploymentPath(summary.deploymentId) },
+  };
+}
+
+async function findStack(deps: AppDeps, name: string): Promise<Deployment> {
+  const newest = await newestDeployment(deps.db, stackSlug(name));
+  if (newest) return newest;
+  throw new NotFoundError(`stack "${name}" has no deployment; GET /stacks lists the known stacks`);
+}
+
+/**
+ * Requests cancellation of a deploy that may still be running, so it stops creating
+ * containers and rolls back. Returns whether a cancellation was requested.
+ *
+ * NOTE: this does not wait for the rollback, so the teardown may remove the same
+ * containers at the same time, which relies on container removal being idempotent.
+ */
+async function cancelActiveDeploy(deps: AppDeps, row: Deployment): Promise<boolean> {
+  if (!isActiveStatus(row.status)) return false;
+  try {
+    await deps.deployer.cancel(row.workflowId, row.runId ?? undefined);
+    return true;
+  } catch (error) {
+    if (!(error instanceof WorkflowClosedError)) throw error;
+    const fields = { deploymentId: row.id, workflowId: row.workflowId };
+    deps.logger.info(fields, 'deploy workflow had already closed, so only the teardown starts');
+    return false;
+  }
+}
+
+/** Creates the `/stacks` sub-app. The `:name` parameter is a stack name or its slug. */
+export function stackRoutes(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get('/', async (c) => {
+    const stacks = await listStacks(deps.db);
+    return c.json({ items: stacks.map(stackView) });
+  });
+
+  app.get('/:name', async (c) => {
+    const row = await findStack(deps, c.req.param('name'));
+    return c.json(await deploymentDetail(deps, row));
+  });
+
+  app.delete('/:name', async (c) => {
+    const row = await findStack(deps, c.req.param('name'));
+    const cancelled = await cancelActiveDeploy(deps, row);
+    const teardownId = newTeardownId();
+    const ref = await deps.deployer.teardown(row.stackName, teardownId);
+    const cancelledDeploymentId = cancelled ? row.id : undefined;
+    const fields = { stack: row.stackSlug, teardownId, workflowId: ref.workflowId };
+    deps.logger.info({ ...fields, cancelledDeploymentId }, 'teardown started');
+
+    c.header('Location', stackPath(row.stackSlug));
+    return c.json(
+      {
+        teardownId,
+        stackName: row.stackName,
+        workflowId: ref.workflowId,
+        runId: ref.runId,
+        cancelledDeploymentId,
+        links: {
+          self: stackPath(row.stackSlug),
+          temporalUi: temporalUiLink(deps, ref.workflowId, ref.runId),
+        },
+      },
+      202,
+    );
+  });
+
+  return app;
+}

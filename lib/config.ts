@@ -1,0 +1,118 @@
+/**
+ * Service configuration read from environment variables. Every variable has a default
+ * except the optional connection settings, and an invalid value fails at startup with
+ * a message that names the variable.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Log levels pino accepts, plus `silent` for tests. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** Directory for local state such as the embedded database. Default: `.data` under the cwd. */
+  dataDir: string;
+  /** PostgreSQL connection string; absent means the embedded PGlite at `<dataDir>/pglite`. */
+  databaseUrl?: string;
+  /** Temporal frontend as `host:port`; absent means the project starts a dev server. */
+  temporalAddress?: string;
+  /** Default: `default`. */
+  temporalNamespace: string;
+  /** Port the HTTP API listens on. Default: 8080. */
+  port: number;
+  /** Address the HTTP API binds to. Default: 127.0.0.1. */
+  host: string;
+  /** Base URL of the Temporal web UI, without a trailing slash. Default: http://127.0.0.1:8233. */
+  temporalUiUrl: string;
+  /** Default: `info`. */
+  logLevel: LogLevel;
+}
+
+/** Raised when an environment variable contains a value the service cannot use. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// or postgresql:// connection string');
+
+const hostPort = z
+  .string()
+  .regex(
+    /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
+    'must be host:port, such as 127.0.0.1:7233',
+  );
+
+const tcpPort = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .min(1, 'must be from 1 to 65535')
+  .max(65535, 'must be from 1 to 65535');
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+  .transform((url) => url.replace(/\/+$/, ''));
+
+/** Keyed by the environment variable name, so each issue path is the variable itself. */
+const environmentSchema = z.object({
+  GRAPHIUM_DATA_DIR: z.string().optional(),
+  DATABASE_URL: postgresUrl.optional(),
+  TEMPORAL_ADDRESS: hostPort.optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  GRAPHIUM_PORT: tcpPort.default(8080),
+  GRAPHIUM_HOST: z.string().default('127.0.0.1'),
+  TEMPORAL_UI_URL: httpUrl.default('http://127.0.0.1:8233'),
+  LOG_LEVEL: z
+    .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
+    .default('info'),
+});
+
+/** Drops empty values, because `VAR=` in a shell or an env file means "use the default". */
+function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
+  const entries = Object.entries(env).filter(([, value]) => value !== undefined && value !== '');
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+/** Variables whose value may carry a password, so messages never echo them. */
+const SECRET_VARIABLES = new Set(['DATABASE_URL']);
+
+function describeIssues(error: z.ZodError, env: Record<string, string>): string {
+  const sentences = error.issues.map((issue) => {
+    const variable = String(issue.path[0]);
+    const value = env[variable];
+    const hidden = value === undefined || SECRET_VARIABLES.has(variable);
+    const got = hidden ? '' : ` (got ${JSON.stringify(value)})`;
+    return `${variable} ${issue.message}${got}.`;
+  });
+  return `Invalid configuration. ${sentences.join(' ')}`;
+}
+
+/**
+ * Reads the configuration from `env`, filling in defaults.
+ *
+ * @param env - Variables to read. Default: `process.env`.
+ * @param cwd - Base for the default and relative data directory. Default: `process.cwd()`.
+ * @throws ConfigError naming every invalid variable.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): Config {
+  const present = withoutEmptyValues(env);
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, present));
+
+  const values = parsed.data;
+  return {
+    dataDir: path.resolve(cwd, values.GRAPHIUM_DATA_DIR ?? '.data'),
+    databaseUrl: values.DATABASE_URL,
+    temporalAddress: values.TEMPORAL_ADDRESS,
+    temporalNamespace: values.TEMPORAL_NAMESPACE,
+    port: values.GRAPHIUM_PORT,
+    host: values.GRAPHIUM_HOST,
+    temporalUiUrl: values.TEMPORAL_UI_URL,
+    logLevel: values.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,79 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../lib/config';
+
+const CWD = '/srv/graphium';
+
+describe('loadConfig', () => {
+  it('fills in every default', () => {
+    expect(loadConfig({}, CWD)).toEqual({
+      dataDir: path.join(CWD, '.data'),
+      databaseUrl: undefined,
+      temporalAddress: undefined,
+      temporalNamespace: 'default',
+      port: 8080,
+      host: '127.0.0.1',
+      temporalUiUrl: 'http://127.0.0.1:8233',
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig(
+      {
+        GRAPHIUM_DATA_DIR: 'state',
+        DATABASE_URL: 'postgresql://graphium@127.0.0.1:5432/graphium',
+        TEMPORAL_ADDRESS: '127.0.0.1:7233',
+        TEMPORAL_NAMESPACE: 'lab',
+        GRAPHIUM_PORT: '9090',
+        GRAPHIUM_HOST: '0.0.0.0',
+        TEMPORAL_UI_URL: 'http://127.0.0.1:8080/',
+        LOG_LEVEL: 'silent',
+      },
+      CWD,
+    );
+
+    expect(config.dataDir).toBe(path.join(CWD, 'state'));
+    expect(config.databaseUrl).toBe('postgresql://graphium@127.0.0.1:5432/graphium');
+    expect(config.temporalAddress).toBe('127.0.0.1:7233');
+    expect(config.temporalNamespace).toBe('lab');
+    expect(config.port).toBe(9090);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.temporalUiUrl).toBe('http://127.0.0.1:8080');
+    expect(config.logLevel).toBe('silent');
+  });
+
+  it('treats empty values as unset', () => {
+    const config = loadConfig({ DATABASE_URL: '', GRAPHIUM_PORT: '' }, CWD);
+
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.port).toBe(8080);
+  });
+
+  it.each([
+    ['GRAPHIUM_PORT', 'http', 'GRAPHIUM_PORT must be a number (got "http")'],
+    ['GRAPHIUM_PORT', '0', 'GRAPHIUM_PORT must be from 1 to 65535 (got "0")'],
+    ['GRAPHIUM_PORT', '80.5', 'GRAPHIUM_PORT must be an integer (got "80.5")'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace'],
+    ['TEMPORAL_ADDRESS', 'localhost', 'TEMPORAL_ADDRESS must be host:port'],
+    ['TEMPORAL_UI_URL', 'ftp://x', 'TEMPORAL_UI_URL must be an http:// or https:// URL'],
+  ])('rejects %s=%s naming the variable', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value }, CWD)).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value }, CWD)).toThrow(message);
+  });
+
+  it('never echoes DATABASE_URL', () => {
+    const attempt = () => loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/app' }, CWD);
+
+    expect(attempt).toThrow(
+      'DATABASE_URL must be a postgres:// or postgresql:// connection string.',
+    );
+    expect(attempt).not.toThrow(/hunter2/);
+  });
+
+  it('lists every invalid variable at once', () => {
+    const attempt = () => loadConfig({ GRAPHIUM_PORT: 'x', LOG_LEVEL: 'x' }, CWD);
+
+    expect(attempt).toThrow(/GRAPHIUM_PORT .*LOG_LEVEL /);
+  });
+});

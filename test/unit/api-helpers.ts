@@ -1,0 +1,157 @@
+/**
+ * Shared setup for the API unit tests: an in-memory PGlite, a quiet logger and a `Deployer`
+ * test double. The double never reaches Temporal: it throws the error a test configures
+ * or, when none is configured, reports an unexpected call, so a test that drifts onto a
+ * Temporal path fails loudly.
+ */
+import { Writable } from 'node:stream';
+import { sql } from 'drizzle-orm';
+import { pino } from 'pino';
+import { createApp } from '../../api/app';
+import type { Deployer, WorkflowRef } from '../../api/deployer';
+import type { DeploymentProgress } from '../../workflows/contract';
+import { openDatabase, type Database, type DatabaseHandle } from '../../db/client';
+import type { Logger } from '../../lib/logger';
+
+export const TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
+
+/**
+ * Hook timeout for opening PGlite: its WebAssembly start and the migrations take a few
+ * seconds alone, and much longer when other test files compete for the two CPU cores.
+ */
+export const PGLITE_START_TIMEOUT_MS = 60_000;
+
+/** A `Deployer` whose every call is recorded and none of which talks to Temporal. */
+export class DeployerDouble implements Deployer {
+  readonly calls: { method: string; args: unknown[] }[] = [];
+  /** Thrown by `start`; unset means `start` must not be reached. */
+  startError?: Error;
+  /** Thrown by `teardown`; unset means `teardown` must not be reached. */
+  teardownError?: Error;
+
+  private record(method: string, args: unknown[]): void {
+    this.calls.push({ method, args });
+  }
+
+  private unexpected(method: string): never {
+    throw new Error(`DeployerDouble.${method} was called but the test did not expect it`);
+  }
+
+  callsOf(method: string): unknown[][] {
+    return this.calls.filter((call) => call.method === method).map((call) => call.args);
+  }
+
+  async start(input: Parameters<Deployer['start']>[0]): Promise<WorkflowRef> {
+    this.record('start', [input]);
+    throw this.startError ?? this.unexpected('start');
+  }
+
+  async progress(workflowId: string, runId?: string): Promise<DeploymentProgress | undefined> {
+    this.record('progress', [workflowId, runId]);
+    return undefined;
+  }
+
+  async describe(workflowId: string, runId?: string): Promise<string> {
+    this.record('describe', [workflowId, runId]);
+    return this.unexpected('describe');
+  }
+
+  async cancel(workflowId: string, runId?: string): Promise<void> {
+    this.record('cancel', [workflowId, runId]);
+    this.unexpected('cancel');
+  }
+
+  async teardown(stackName: string, teardownId: string): Promise<WorkflowRef> {
+    this.record('teardown', [stackName, teardownId]);
+    throw this.teardownError ?? this.unexpected('teardown');
+  }
+}
+
+/** Collects pino's JSON lines so a test can assert what was logged. */
+export function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  const logger = pino({ level: 'info' }, stream);
+  const lines = () =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { logger, lines };
+}
+
+/** A response whose JSON body tests read without declaring its type first. */
+export interface TestResponse extends Omit<Response, 'json' | 'clone'> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json(): Promise<any>;
+  clone(): TestResponse;
+}
+
+export interface TestApi {
+  db: Database;
+  deployer: DeployerDouble;
+  app: ReturnType<typeof createApp>;
+  logLines: () => Record<string, unknown>[];
+  /** Sends a JSON body, or a raw string as is. */
+  send(method: string, path: string, body?: unknown): Promise<TestResponse>;
+}
+
+/** Opens an in-memory PGlite, once per test file because starting it takes seconds. */
+export async function openTestDatabase(): Promise<DatabaseHandle> {
+  return openDatabase({ inMemory: true });
+}
+
+/** Empties every table and builds a fresh app, double and log capture for one test. */
+export async function resetApi(db: Database): Promise<TestApi> {
+  await db.execute(sql`truncate table deployment_containers, deployments, hosts`);
+  const deployer = new DeployerDouble();
+  const { logger, lines } = capturingLogger();
+  const app = createApp({
+    db,
+    logger,
+    deployer,
+    temporalUiUrl: TEMPORAL_UI_URL,
+    namespace: 'default',
+  });
+  const send = (method: string, path: string, body?: unknown) => {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    return Promise.resolve(app.request(path, init)) as Promise<TestResponse>;
+  };
+  return { db, deployer, app, logLines: lines, send };
+}
+
+function serviceItem(position: number, name: string, image: string, targetHost: string) {
+  return { '@type': 'SoftwareApplication', position, name, image, targetHost };
+}
+
+/** Builds a two-service ItemList stack document whose services are pinned to `hosts`. */
+export function stackDocument(name: string, hosts: [string, string]): Record<string, unknown> {
+  return {
+    '@context': 'https://schema.org',
+    '@type': 'ItemList',
+    name,
+    placement: 'manual',
+    itemListElement: [
+      serviceItem(1, 'web', 'nginx:1.27', hosts[0]),
+      serviceItem(2, 'db', 'postgres:16', hosts[1]),
+    ],
+  };
+}
+
+/** Body of a valid `POST /hosts` request. */
+export function hostBody(
+  name: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { name, docker: 'unix:///var/run/docker.sock', address: '10.0.0.1', ...overrides };
+}

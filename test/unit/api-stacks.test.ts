@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { StackBusyError } from '../../api/errors';
+import type { DatabaseHandle } from '../../db/client';
+import {
+  insertDeployment,
+  replaceDeploymentContainers,
+  type NewDeploymentContainer,
+} from '../../db/repository';
+import type { DeploymentStatus } from '../../db/schema';
+import { PGLITE_START_TIMEOUT_MS, openTestDatabase, resetApi, type TestApi } from './api-helpers';
+
+let handle: DatabaseHandle;
+let api: TestApi;
+
+beforeAll(async () => {
+  handle = await openTestDatabase();
+}, PGLITE_START_TIMEOUT_MS);
+
+afterAll(async () => {
+  await handle.close();
+});
+
+beforeEach(async () => {
+  api = await resetApi(handle.db);
+});
+
+async function seedDeployment(
+  id: string,
+  stackName: string,
+  status: DeploymentStatus,
+): Promise<void> {
+  const slug = stackName.toLowerCase().replace(/ /g, '-');
+  await insertDeployment(api.db, {
+    id,
+    stackName,
+    stackSlug: slug,
+    workflowId: `graphium-deploy-${slug}`,
+    strategy: 'spread',
+    spec: { name: stackName, placement: 'spread', services: [] },
+    status,
+  });
+}
+
+function container(service: string, hostName: string, position: number): NewDeploymentContainer {
+  return {
+    service,
+    hostName,
+    hostAddress: '10.0.0.1',
+    containerId: `id-${service}`,
+    containerName: `stack-${service}`,
+    image: 'nginx:1.27',
+    ports: [],
+    connections: [],
+    health: 'healthy',
+    position,
+  };
+}
+
+describe('GET /stacks', () => {
+  it('lists each stack with its newest deployment and host count', async () => {
+    await seedDeployment('dep_1', 'Web App', 'rolled_back');
+    await seedDeployment('dep_2', 'Web App', 'running');
+    await seedDeployment('dep_3', 'Batch', 'deploying');
+    await replaceDeploymentContainers(api.db, 'dep_2', [
+      container('web', 'host1', 1),
+      container('api', 'host1', 2),
+      container('db', 'host2', 3),
+    ]);
+    const response = await api.send('GET', '/stacks');
+
+    expect(response.status).toBe(200);
+    const { items } = await response.json();
+    expect(items).toHaveLength(2);
+    expect(items[0]).toMatchObject({
+      stackSlug: 'batch',
+      deploymentId: 'dep_3',
+      status: 'deploying',
+      hostCount: 0,
+    });
+    expect(items[1]).toMatchObject({
+      stackSlug: 'web-app',
+      stackName: 'Web App',
+      deploymentId: 'dep_2',
+      status: 'running',
+      strategy: 'spread',
+      hostCount: 2,
+    });
+    expect(typeof items[1].updatedAt).toBe('string');
+    expect(items[1].links).toEqual({ self: '/stacks/web-app', deployment: '/deployments/dep_2' });
+  });
+
+  it('returns an empty list when nothing was deployed', async () => {
+    const body = await (await api.send('GET', '/stacks')).json();
+
+    expect(body).toEqual({ items: [] });
+  });
+});
+
+describe('GET /stacks/:name', () => {
+  it('returns the newest deployment by slug or by name', async () => {
+    await seedDeployment('dep_1', 'Web App', 'rolled_back');
+    await seedDeployment('dep_2', 'Web App', 'running');
+    const bySlug = await (await api.send('GET', '/stacks/web-app')).json();
+    const byName = await (await api.send('GET', '/stacks/Web%20App')).json();
+
+    expect(bySlug.deploymentId).toBe('dep_2');
+    expect(bySlug.status).toBe('running');
+    expect(bySlug.containers).toEqual([]);
+    expect(byName.deploymentId).toBe('dep_2');
+  });
+
+  it('returns 404 for a stack without deployments', async () => {
+    const response = await api.send('GET', '/stacks/nothing');
+
+    expect(response.status).toBe(404);
+    expect((await response.json()).error.message).toContain('"nothing"');
+  });
+});
+
+describe('DELETE /stacks/:name', () => {
+  it('returns 404 for a stack without deployments', async () => {
+    const response = await api.send('DELETE', '/stacks/nothing');
+
+    expect(response.status).toBe(404);
+    expect(api.deployer.calls).toEqual([]);
+  });
+
+  it('returns 409 while a teardown of the stack runs', async () => {
+    await seedDeployment('dep_1', 'Web App', 'running');
+    api.deployer.teardownError = new StackBusyError({
+      stackName: 'Web App',
+      workflowId: 'graphium-teardown-web-app',
+      operation: 'teardown',
+    });
+    const response = await api.send('DELETE', '/stacks/web-app');
+
+    expect(response.status).toBe(409);
+    const body = await response.json();
+    expect(body.error).toEqual({
+      code: 'stack_busy',
+      message:
+        'stack "Web App" is already being torn down as workflow graphium-teardown-web-app; ' +
+        'wait for it to finish',
+    });
+    const [[stackName, teardownId]] = api.deployer.callsOf('teardown') as [[string, string]];
+    expect(stackName).toBe('Web App');
+    expect(teardownId).toMatch(/^td_/);
+    expect(api.deployer.callsOf('cancel')).toEqual([]);
+  });
+});
