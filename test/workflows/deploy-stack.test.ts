@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Activities } from '../../activities';
@@ -162,7 +163,7 @@ async function runWithWorker<T>(
 async function saveHistory(handle: WorkflowHandle, name: string): Promise<void> {
   const history = await handle.fetchHistory();
   mkdirSync(HISTORY_DIR, { recursive: true });
-  writeFileSync(new URL(`${name}.json`, HISTORY_DIR), JSON.stringify(history, null, 1));
+  writeFileSync(new URL(`${name}.json`, HISTORY_DIR), historyToJSON(history));
 }
 
 function newRecorder(): Recorder {

@@ -1,0 +1,173 @@
+/**
+ * The main job on the embedded default: start Temporal, the worker and the API
+ * in this process, bring up three lab Docker hosts, register them, deploy
+ * examples/three-hosts.json through the HTTP API, print the host map and the
+ * app's proof that it reached PostgreSQL and Redis on the other hosts, then
+ * keep serving until interrupted.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import Docker from 'dockerode';
+import { demuxBuffer } from '../activities/health';
+import { loadConfig } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { startService } from '../lib/service';
+
+interface LabHost {
+  name: string;
+  socket: string;
+  tcp: string;
+  address: string;
+  datacenter: string;
+  labels: Record<string, string>;
+}
+
+const LAB_EXAMPLE = new URL('../examples/three-hosts.json', import.meta.url);
+const LOCAL_EXAMPLE = new URL('../examples/local-docker.json', import.meta.url);
+const LAB_SCRIPT = new URL('./lab.sh', import.meta.url).pathname;
+const LOCAL_SOCKET = '/var/run/docker.sock';
+
+function say(message: string): void {
+  process.stdout.write(`${message}\n`);
+}
+
+/**
+ * The lab needs root for network namespaces. Without root, the local Docker
+ * daemon is the one host, and the example uses public images it can pull.
+ */
+async function startHosts(): Promise<{ hosts: LabHost[]; example: URL }> {
+  if (process.getuid?.() === 0) return { hosts: startLab(), example: LAB_EXAMPLE };
+  if (!existsSync(LOCAL_SOCKET)) {
+    throw new Error(`not running as root and no Docker daemon at ${LOCAL_SOCKET}; run as root to use the lab`);
+  }
+  say(`==> not root: using the local Docker daemon at ${LOCAL_SOCKET} as the only host`);
+  // Containers reach ports published on their own host through the default bridge's gateway.
+  const bridge = await new Docker({ socketPath: LOCAL_SOCKET }).getNetwork('bridge').inspect();
+  const address: string = bridge.IPAM?.Config?.[0]?.Gateway ?? '172.17.0.1';
+  const local = { name: 'local', socket: LOCAL_SOCKET, tcp: '', address, datacenter: 'local', labels: {} };
+  return { hosts: [local], example: LOCAL_EXAMPLE };
+}
+
+function startLab(): LabHost[] {
+  say('==> starting three lab Docker hosts (the first run builds the images, about two minutes)');
+  const up = spawnSync('bash', [LAB_SCRIPT, 'up', '3'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (up.status !== 0) throw new Error(`scripts/lab.sh up 3 failed with exit code ${up.status}`);
+  return JSON.parse(execFileSync('bash', [LAB_SCRIPT, 'hosts'], { encoding: 'utf8' })) as LabHost[];
+}
+
+async function call(apiUrl: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${apiUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function registerHosts(apiUrl: string, lab: LabHost[]): Promise<void> {
+  for (const host of lab) {
+    const tcp = /^tcp:\/\/(.+):(\d+)$/.exec(host.tcp);
+    const response = await call(apiUrl, 'POST', '/hosts', {
+      name: host.name,
+      docker: tcp
+        ? { protocol: 'tcp', host: tcp[1], port: Number(tcp[2]) }
+        : { protocol: 'unix', socketPath: host.socket },
+      address: host.address,
+      datacenter: host.datacenter,
+      labels: host.labels,
+      // Lab hosts have no registry to pull from; a local daemon may pull public images.
+      imagePull: tcp ? 'never' : 'missing',
+    });
+    if (response.status === 201) say(`    registered ${host.name} (${host.address}, ${host.datacenter})`);
+    else if (response.status === 409) say(`    ${host.name} is already registered`);
+    else throw new Error(`registering ${host.name} failed: ${JSON.stringify(response.body)}`);
+  }
+}
+
+/** Poll the deployment, printing each service's step when it changes, until it finishes. */
+async function followDeployment(apiUrl: string, deploymentId: string): Promise<any> {
+  const seen = new Map<string, string>();
+  for (;;) {
+    const { body } = await call(apiUrl, 'GET', `/deployments/${deploymentId}`);
+    for (const service of body.progress?.services ?? []) {
+      const line = `${service.step}${service.host ? ` on ${service.host}` : ''}`;
+      if (seen.get(service.service) !== line) {
+        seen.set(service.service, line);
+        say(`    ${service.service.padEnd(10)} ${line}`);
+      }
+    }
+    if (!['accepted', 'deploying'].includes(body.status)) return body;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function printHostMap(deployment: any): void {
+  say('==> host map');
+  const byHost = new Map<string, any[]>();
+  for (const container of deployment.containers) {
+    byHost.set(container.hostName, [...(byHost.get(container.hostName) ?? []), container]);
+  }
+  for (const [host, containers] of [...byHost].sort()) {
+    say(`    ${host} (${containers[0].hostAddress})`);
+    for (const container of containers) {
+      const ports = container.ports.map((p: any) => `${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
+      say(`      ${container.service.padEnd(10)} ${container.health.padEnd(8)} ${container.containerName}  ${ports}`);
+      for (const connection of container.connections) {
+        say(`        -> ${connection.name} @ ${connection.address}:${connection.port ?? '?'}`);
+      }
+    }
+  }
+}
+
+async function printProof(lab: LabHost[], deployment: any): Promise<void> {
+  const app = deployment.containers.find((c: any) => c.service === 'app');
+  const host = lab.find((h) => h.name === app?.hostName);
+  if (!app || !host) return;
+  const docker = new Docker({ socketPath: host.socket });
+  const logs = (await docker.getContainer(app.containerId).logs({ stdout: true, stderr: true })) as unknown as Buffer;
+  say(`==> the app on ${host.name} says:`);
+  for (const line of demuxBuffer(logs).split('\n').filter((l) => l.startsWith('proof:'))) say(`    ${line}`);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const { hosts: lab, example } = await startHosts();
+  say('==> starting Temporal, the worker and the API');
+  const logger = createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn' });
+  const service = await startService({ config, api: true, worker: true, logger });
+  const apiUrl = service.apiUrl!;
+  say(`    API          ${apiUrl}`);
+  say(`    Temporal UI  ${service.temporalUiUrl}`);
+
+  say('==> registering the lab hosts');
+  await registerHosts(apiUrl, lab);
+
+  say(`==> deploying ${example.pathname.split('/').slice(-2).join('/')}`);
+  const stack = JSON.parse(readFileSync(example, 'utf8'));
+  const accepted = await call(apiUrl, 'POST', '/deployments', stack);
+  if (accepted.status !== 202) throw new Error(`deploy was rejected: ${JSON.stringify(accepted.body)}`);
+  say(`    deployment ${accepted.body.deploymentId}, workflow ${accepted.body.workflowId}`);
+  say(`    history: ${accepted.body.links.temporalUi}`);
+  const started = Date.now();
+  const deployment = await followDeployment(apiUrl, accepted.body.deploymentId);
+  say(`==> ${deployment.status} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (deployment.status !== 'running') {
+    say(`    failure: ${(deployment.failure ?? []).join(' <- ')}`);
+  } else {
+    printHostMap(deployment);
+    await printProof(lab, deployment);
+  }
+
+  say('');
+  say(`Graphium keeps serving at ${apiUrl}; press Ctrl-C to stop it (the stack stays up).`);
+  say(`Tear the stack down with: curl -X DELETE ${apiUrl}/stacks/${deployment.stackSlug}`);
+  const stop = () => void service.stop().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error) => {
+  console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
