@@ -30,8 +30,10 @@ async function findStack(deps: AppDeps, name: string): Promise<Deployment> {
  * Requests cancellation of a deploy that may still be running, so it stops creating
  * containers and rolls back. Returns whether a cancellation was requested.
  *
- * NOTE: this does not wait for the rollback, so the teardown may remove the same
- * containers at the same time, which relies on container removal being idempotent.
+ * The teardown does not wait for the rollback. A container the cancelled deploy creates
+ * after the teardown listed the hosts is still removed, by that deploy's own rollback,
+ * which waits for its in-flight activities before it looks for their containers. Both
+ * may remove one container at once, which is safe because removal is idempotent.
  */
 async function cancelActiveDeploy(deps: AppDeps, row: Deployment): Promise<boolean> {
   if (!isActiveStatus(row.status)) return false;
