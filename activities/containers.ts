@@ -216,7 +216,7 @@ export async function findServiceContainer(
 }
 
 /**
- * Free the container name when an earlier deployment of the same stack holds
+ * Free the container name when an earlier deployment of the same stack owns
  * it, which is how a redeploy replaces the previous containers.
  */
 async function clearNameForStack(docker: Docker, input: StartContainerInput): Promise<void> {

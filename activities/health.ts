@@ -140,7 +140,7 @@ function formatHost(address: string): string {
 
 function noPublishedPort(input: AwaitHealthyInput, containerPort: number | undefined): HealthResult {
   const which = containerPort === undefined ? 'any TCP port' : `container port ${containerPort}`;
-  // Not healthy, and it never will be: say so in the output that the deadline error reports.
+  // Not healthy, and it never will be, so the output explains why in the deadline error.
   return { healthy: false, output: `${input.containerName} publishes no host port for ${which}` };
 }
 

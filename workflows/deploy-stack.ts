@@ -23,7 +23,7 @@ import {
 
 const NON_RETRYABLE = Object.values(ERROR_TYPES);
 
-// Docker calls on a healthy daemon take well under a second; retries back off
+// Docker calls on a healthy daemon take well under a second. Retries back off
 // to 5 s and stop after two minutes, when the host counts as failed.
 const docker = proxyActivities<Activities>({
   startToCloseTimeout: '60s',
@@ -33,7 +33,7 @@ const docker = proxyActivities<Activities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
-// Pulls can take minutes; they heartbeat on every progress event.
+// Pulls can take minutes, so they heartbeat on every progress event.
 const images = proxyActivities<Activities>({
   startToCloseTimeout: '30m',
   heartbeatTimeout: '30s',
@@ -42,7 +42,7 @@ const images = proxyActivities<Activities>({
 });
 
 // Health waits heartbeat on every probe, so a dead worker is noticed within
-// the heartbeat timeout; the wait itself ends at the service's deadline.
+// the heartbeat timeout. The wait itself ends at the service's deadline.
 const health = proxyActivities<Activities>({
   startToCloseTimeout: '2h',
   heartbeatTimeout: '10s',
@@ -81,7 +81,7 @@ export interface DeployResult {
 
 /**
  * Deploy a stack: place its services, then start each one as soon as what it
- * needs is running (or healthy, when it asks to wait), wired to the address
+ * needs is running (or healthy, when it sets waitForHealthy), wired to the address
  * and published port of each dependency. If any step fails for good, or the
  * workflow is cancelled, every container already created is removed in
  * reverse order and the deployment ends rolled back with the original cause.
@@ -220,19 +220,17 @@ async function deployService(
   state.step = 'waiting for health';
   gate.running.resolve();
 
-  const result = await health.awaitHealthy(
-    {
-      host,
-      service: service.name,
-      containerId: started.containerId,
-      containerName: started.containerName,
-      healthCheck: service.healthCheck,
-      ports: started.ports,
-      startedAt: started.startedAt,
-      deadlineAt: Date.now() + healthDeadlineMs(service.healthCheck),
-    },
-    // The activity fails itself at the deadline; this limit only catches a wedged attempt.
-  );
+  // Workflow time is deterministic, so a retried or replayed wait keeps the same deadline.
+  const result = await health.awaitHealthy({
+    host,
+    service: service.name,
+    containerId: started.containerId,
+    containerName: started.containerName,
+    healthCheck: service.healthCheck,
+    ports: started.ports,
+    startedAt: started.startedAt,
+    deadlineAt: Date.now() + healthDeadlineMs(service.healthCheck),
+  });
   state.detail = result.output;
   state.step = service.healthCheck ? 'healthy' : 'running';
   gate.healthy.resolve();
@@ -320,7 +318,7 @@ function deferred(): Deferred {
     resolve = res;
     reject = rej;
   });
-  // A gate nobody waits on must not count as an unhandled rejection.
+  // A gate with no waiting dependent must not count as an unhandled rejection.
   promise.catch(() => undefined);
   return { promise, resolve, reject };
 }
