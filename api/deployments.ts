@@ -24,7 +24,12 @@ import {
   WorkflowClosedError,
 } from './errors';
 import { newDeploymentId } from './ids';
-import { checkTargetHosts, parseDeploymentStack, readDeploymentRequest } from './stack-request';
+import {
+  checkPlacementStrategy,
+  checkTargetHosts,
+  parseDeploymentStack,
+  readDeploymentRequest,
+} from './stack-request';
 import { readJson, validate } from './validation';
 import {
   deploymentDetail,
@@ -83,6 +88,7 @@ export function deploymentRoutes(deps: AppDeps): Hono<AppEnv> {
   app.post('/', async (c) => {
     const request = readDeploymentRequest(await readJson(c));
     const { stack, warnings } = parseDeploymentStack(request);
+    checkPlacementStrategy(stack);
     await checkTargetHosts(deps.db, stack);
 
     const row = await insertDeployment(deps.db, {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { StackSpec } from '../core/model';
 import { parseStack } from '../core/parse';
+import { supportedStrategies } from '../core/placement';
 import { listHosts, type Database } from '../db/repository';
 import { ValidationError, type ErrorDetail } from './errors';
 import { validate } from './validation';
@@ -78,4 +79,23 @@ export async function checkTargetHosts(db: Database, stack: StackSpec): Promise<
 
   const count = details.length === 1 ? '1 unknown host' : `${details.length} unknown hosts`;
   throw new ValidationError(`stack pins services to ${count}; see details`, details);
+}
+
+/**
+ * Checks that this version can place the stack with its strategy, so a stack is
+ * rejected before anything starts instead of failing in the workflow.
+ *
+ * @throws ValidationError at `$.placement` naming the supported strategies.
+ */
+export function checkPlacementStrategy(stack: StackSpec): void {
+  const supported = supportedStrategies();
+  if (supported.includes(stack.placement)) return;
+  throw new ValidationError(`placement "${stack.placement}" is not supported yet; see details`, [
+    {
+      path: '$.placement',
+      message:
+        `"${stack.placement}" is not supported by this version; use ${supported.map((name) => `"${name}"`).join(' or ')}, ` +
+        'or pin every item with targetHost and use "manual"',
+    },
+  ]);
 }
