@@ -49,7 +49,8 @@ async function pullImage(docker: Docker, host: HostRecord, image: string, servic
     docker.modem.followProgress(
       stream,
       (error) => (error ? reject(imagePullFailure(host, image, service, error)) : resolve()),
-      (event: { status?: string; progress?: string }) => Context.current().heartbeat(event.status ?? 'pulling'),
+      (event: { status?: string; progress?: string }) =>
+        Context.current().heartbeat(event.status ?? 'pulling'),
     );
   });
 }
@@ -94,7 +95,9 @@ export interface StartedContainer {
 }
 
 /** Labels that tie a container to its stack, service and deployment. */
-export function graphiumLabels(input: Pick<StartContainerInput, 'stackSlug' | 'stackName' | 'service' | 'deploymentId'>) {
+export function graphiumLabels(
+  input: Pick<StartContainerInput, 'stackSlug' | 'stackName' | 'service' | 'deploymentId'>,
+) {
   return {
     [LABELS.managed]: 'true',
     [LABELS.stack]: input.stackSlug,

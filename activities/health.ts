@@ -57,7 +57,11 @@ export async function awaitHealthy(input: AwaitHealthyInput): Promise<HealthResu
   }
 }
 
-async function ensureStillRunning(docker: Docker, input: AwaitHealthyInput, lastOutput: string): Promise<void> {
+async function ensureStillRunning(
+  docker: Docker,
+  input: AwaitHealthyInput,
+  lastOutput: string,
+): Promise<void> {
   const info = await docker.getContainer(input.containerId).inspect();
   if (info.State.Running) return;
   const logs = await tailLogs(docker, input.containerId);
@@ -101,7 +105,10 @@ function pgIsReady(): string[] {
   return ['sh', '-c', 'PGUSER="${POSTGRES_USER:-postgres}" pg_isready -h 127.0.0.1'];
 }
 
-function publishedPort(input: AwaitHealthyInput, containerPort: number | undefined): PublishedPort | undefined {
+function publishedPort(
+  input: AwaitHealthyInput,
+  containerPort: number | undefined,
+): PublishedPort | undefined {
   if (containerPort === undefined) return input.ports.find((p) => p.protocol === 'tcp');
   return input.ports.find((p) => p.containerPort === containerPort && p.protocol === 'tcp');
 }
@@ -111,7 +118,10 @@ async function probeTcp(input: AwaitHealthyInput, containerPort: number | undefi
   if (!port) return noPublishedPort(input, containerPort);
   const ok = await canConnect(input.host.address, port.hostPort, timeoutMs);
   const target = `${input.host.address}:${port.hostPort}`;
-  return { healthy: ok, output: ok ? `${target} accepts TCP connections` : `${target} refuses TCP connections` };
+  return {
+    healthy: ok,
+    output: ok ? `${target} accepts TCP connections` : `${target} refuses TCP connections`,
+  };
 }
 
 async function probeHttp(
@@ -152,12 +162,19 @@ async function probeDockerHealth(docker: Docker, input: AwaitHealthyInput): Prom
   const startedAt = Date.parse(input.startedAt);
   const fresh = (health.Log ?? []).filter((entry) => Date.parse(entry.Start) >= startedAt);
   const latest = fresh.at(-1);
-  const output = latest ? `${health.Status}: ${latest.Output.trim()}` : `${health.Status}: no check since start`;
+  const output = latest
+    ? `${health.Status}: ${latest.Output.trim()}`
+    : `${health.Status}: no check since start`;
   return { healthy: health.Status === 'healthy' && latest !== undefined && latest.ExitCode === 0, output };
 }
 
 /** Run a command inside the container; exit code 0 is healthy. */
-async function execProbe(docker: Docker, id: string, command: string[], timeoutMs: number): Promise<HealthResult> {
+async function execProbe(
+  docker: Docker,
+  id: string,
+  command: string[],
+  timeoutMs: number,
+): Promise<HealthResult> {
   const label = command.join(' ');
   try {
     const exec = await docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
@@ -172,10 +189,16 @@ async function execProbe(docker: Docker, id: string, command: string[], timeoutM
 }
 
 /** Collect an exec stream's stdout and stderr until it ends or the time limit passes. */
-export function collectOutput(docker: Docker, stream: NodeJS.ReadWriteStream, timeoutMs: number): Promise<string> {
+export function collectOutput(
+  docker: Docker,
+  stream: NodeJS.ReadWriteStream,
+  timeoutMs: number,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const sink = { write: (chunk: Buffer) => chunks.push(Buffer.from(chunk)) } as unknown as NodeJS.WritableStream;
+    const sink = {
+      write: (chunk: Buffer) => chunks.push(Buffer.from(chunk)),
+    } as unknown as NodeJS.WritableStream;
     docker.modem.demuxStream(stream, sink, sink);
     const timer = setTimeout(() => {
       (stream as unknown as { destroy(): void }).destroy();
@@ -194,7 +217,9 @@ export function collectOutput(docker: Docker, stream: NodeJS.ReadWriteStream, ti
 
 async function tailLogs(docker: Docker, id: string): Promise<string> {
   try {
-    const buffer = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer;
+    const buffer = (await docker
+      .getContainer(id)
+      .logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer;
     return demuxBuffer(buffer);
   } catch (error) {
     return `(logs unavailable: ${dockerMessage(error)})`;

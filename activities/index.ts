@@ -58,7 +58,10 @@ export function createActivities({ db }: ActivityDeps) {
       }
       await savePlacement(db, deploymentId, plan);
       const used = new Set(Object.values(plan.assignments));
-      return { plan, hosts: Object.fromEntries(registered.filter((h) => used.has(h.name)).map((h) => [h.name, h])) };
+      return {
+        plan,
+        hosts: Object.fromEntries(registered.filter((h) => used.has(h.name)).map((h) => [h.name, h])),
+      };
     },
 
     async recordOutcome(outcome: OutcomeInput): Promise<void> {
@@ -96,7 +99,10 @@ export function createActivities({ db }: ActivityDeps) {
     async removeContainerById({ host, containerId }: { host: string; containerId: string }): Promise<void> {
       const record = (await loadHosts(db)).find((candidate) => candidate.name === host);
       if (!record) {
-        throw ApplicationFailure.nonRetryable(`host ${host} is no longer registered`, ERROR_TYPES.hostNotFound);
+        throw ApplicationFailure.nonRetryable(
+          `host ${host} is no longer registered`,
+          ERROR_TYPES.hostNotFound,
+        );
       }
       await removeById(dockerFor(record), containerId);
     },
@@ -114,7 +120,11 @@ export async function gatherFacts(registered: HostRecord[]): Promise<Record<stri
   const entries = await Promise.all(
     registered.map(async (host): Promise<[string, HostFacts]> => {
       try {
-        const info = await withTimeout(dockerFor(host).info(), HOST_FACTS_TIMEOUT_MS, `docker info on ${host.name}`);
+        const info = await withTimeout(
+          dockerFor(host).info(),
+          HOST_FACTS_TIMEOUT_MS,
+          `docker info on ${host.name}`,
+        );
         return [
           host.name,
           {

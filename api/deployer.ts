@@ -2,11 +2,7 @@
  * The API's only way into Temporal. Routes depend on the `Deployer` interface so tests can
  * cover the branches that never reach Temporal with a test double.
  */
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { StackSpec } from '../core/model';
 import {
   TASK_QUEUE,
@@ -167,9 +163,6 @@ export class TemporalDeployer implements Deployer {
 }
 
 /** Creates the Temporal-backed `Deployer`. */
-export function createTemporalDeployer(
-  client: Client,
-  options?: TemporalDeployerOptions,
-): Deployer {
+export function createTemporalDeployer(client: Client, options?: TemporalDeployerOptions): Deployer {
   return new TemporalDeployer(client, options);
 }

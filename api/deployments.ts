@@ -17,12 +17,7 @@ import {
 import { deployWorkflowId } from '../workflows/contract';
 import type { AppDeps, AppEnv } from './context';
 import type { WorkflowRef } from './deployer';
-import {
-  DeploymentFinishedError,
-  NotFoundError,
-  StackBusyError,
-  WorkflowClosedError,
-} from './errors';
+import { DeploymentFinishedError, NotFoundError, StackBusyError, WorkflowClosedError } from './errors';
 import { newDeploymentId } from './ids';
 import {
   checkPlacementStrategy,
@@ -31,12 +26,7 @@ import {
   readDeploymentRequest,
 } from './stack-request';
 import { readJson, validate } from './validation';
-import {
-  deploymentDetail,
-  deploymentPath,
-  deploymentSummary,
-  temporalUiLink,
-} from './views';
+import { deploymentDetail, deploymentPath, deploymentSummary, temporalUiLink } from './views';
 
 /** Largest page `GET /deployments` returns. */
 export const MAX_PAGE_SIZE = 200;
@@ -64,11 +54,7 @@ function deploymentNotFound(id: string): NotFoundError {
  * stays `accepted` without a workflow, and a busy stack is reported with the deployment
  * whose workflow is running.
  */
-async function startWorkflow(
-  deps: AppDeps,
-  row: Deployment,
-  stack: StackSpec,
-): Promise<WorkflowRef> {
+async function startWorkflow(deps: AppDeps, row: Deployment, stack: StackSpec): Promise<WorkflowRef> {
   try {
     return await deps.deployer.start({ deploymentId: row.id, stack });
   } catch (error) {

@@ -167,8 +167,7 @@ export function createErrorHandler(logger: Logger): ErrorHandler {
       { err: error, requestId, method: c.req.method, path: c.req.path },
       'request failed with an unexpected error',
     );
-    const message =
-      `internal server error; the server log has the cause under request id ${requestId}`;
+    const message = `internal server error; the server log has the cause under request id ${requestId}`;
     return respond(c, new ApiError(500, 'internal_error', message));
   };
 }

@@ -74,9 +74,7 @@ function endpointFromUrl(text: string, ctx: z.RefinementCtx): unknown {
   if (tcp && tcp[2] !== undefined) {
     return { protocol: 'tcp', host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) };
   }
-  const message = tcp
-    ? 'must include the Docker port, such as tcp://10.0.0.5:2375'
-    : ENDPOINT_FORMS;
+  const message = tcp ? 'must include the Docker port, such as tcp://10.0.0.5:2375' : ENDPOINT_FORMS;
   ctx.addIssue({ code: 'custom', message });
   return z.NEVER;
 }

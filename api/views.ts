@@ -9,8 +9,9 @@ import type { AppDeps } from './context';
 
 /** Link to a workflow run in the Temporal web UI; without a run id it opens the latest run. */
 export function temporalUiLink(deps: AppDeps, workflowId: string, runId?: string | null): string {
-  const workflow = `${deps.temporalUiUrl}/namespaces/${encodeURIComponent(deps.namespace)}`
-    + `/workflows/${encodeURIComponent(workflowId)}`;
+  const workflow =
+    `${deps.temporalUiUrl}/namespaces/${encodeURIComponent(deps.namespace)}` +
+    `/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${workflow}/${encodeURIComponent(runId)}/history` : workflow;
 }
 

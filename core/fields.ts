@@ -78,17 +78,14 @@ export function readRequiredString(
  * Reads a list of service names, such as `requirements` or `dependsOn`. `path` is the path of the
  * list itself and `field` its name for messages.
  */
-export function readNameList(
-  value: unknown,
-  path: string,
-  field: string,
-  log: IssueLog,
-): NamedAt[] {
+export function readNameList(value: unknown, path: string, field: string, log: IssueLog): NamedAt[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
     const example = typeof value === 'string' ? `["${value}"]` : '["postgres"]';
-    log.error(path, `${field} must be an array of service names. Write it as an array, such as ` +
-      `${example}.`);
+    log.error(
+      path,
+      `${field} must be an array of service names. Write it as an array, such as ` + `${example}.`,
+    );
     return [];
   }
   const names: NamedAt[] = [];
@@ -111,8 +108,7 @@ export function readCommand(value: unknown, path: string, log: IssueLog): string
   if (value === undefined) return undefined;
   if (typeof value === 'string') {
     const example = JSON.stringify(['sh', '-c', value]);
-    log.error(path, `command must be an array of strings. Write it as an array, such as ` +
-      `${example}.`);
+    log.error(path, `command must be an array of strings. Write it as an array, such as ` + `${example}.`);
     return undefined;
   }
   if (!Array.isArray(value)) {
@@ -126,8 +122,7 @@ export function readCommand(value: unknown, path: string, log: IssueLog): string
     return undefined;
   }
   if (value.length === 0) {
-    log.warn(path, "command is empty, so the image's default command runs. " +
-      'Remove it or fill it in.');
+    log.warn(path, "command is empty, so the image's default command runs. " + 'Remove it or fill it in.');
     return undefined;
   }
   return value as string[];
@@ -146,8 +141,11 @@ export function readStringMap(
   const result: Record<string, string> = {};
   if (value === undefined) return result;
   if (!isObject(value)) {
-    log.error(path, `${field} must be an object of string values, such as {"KEY": "value"}, ` +
-      `got ${describeValue(value)}.`);
+    log.error(
+      path,
+      `${field} must be an object of string values, such as {"KEY": "value"}, ` +
+        `got ${describeValue(value)}.`,
+    );
     return result;
   }
   for (const [key, entry] of Object.entries(value)) {
@@ -160,8 +158,11 @@ export function readStringMap(
     } else if (typeof entry === 'number' || typeof entry === 'boolean') {
       result[key] = String(entry);
     } else {
-      log.error(entryPath, `${field} value of ${key} must be a string, got ` +
-        `${describeValue(entry)}. Write it as a string, such as "value".`);
+      log.error(
+        entryPath,
+        `${field} value of ${key} must be a string, got ` +
+          `${describeValue(entry)}. Write it as a string, such as "value".`,
+      );
     }
   }
   return result;
@@ -200,8 +201,11 @@ export function readPorts(value: unknown, path: string, log: IssueLog): PortList
   const result: PortList = { ports: [], paths: [] };
   if (value === undefined) return result;
   if (!Array.isArray(value)) {
-    log.error(path, 'ports must be an array, such as [{"containerPort": 80, "hostPort": 8080}], ' +
-      `got ${describeValue(value)}.`);
+    log.error(
+      path,
+      'ports must be an array, such as [{"containerPort": 80, "hostPort": 8080}], ' +
+        `got ${describeValue(value)}.`,
+    );
     return result;
   }
   value.forEach((entry, index) => {
@@ -217,8 +221,11 @@ export function readPorts(value: unknown, path: string, log: IssueLog): PortList
 
 function readPort(entry: unknown, path: string, log: IssueLog): PortSpec | undefined {
   if (!isObject(entry)) {
-    log.error(path, 'ports entries must be objects, such as ' +
-      `{"containerPort": 80, "hostPort": 8080}, got ${describeValue(entry)}.`);
+    log.error(
+      path,
+      'ports entries must be objects, such as ' +
+        `{"containerPort": 80, "hostPort": 8080}, got ${describeValue(entry)}.`,
+    );
     return undefined;
   }
   checkKeys(entry, path, PORT_KEYS, log);
@@ -226,8 +233,10 @@ function readPort(entry: unknown, path: string, log: IssueLog): PortSpec | undef
   const containerPortPath = childPath(path, 'containerPort');
   let containerPort: number | undefined;
   if (entry.containerPort === undefined) {
-    log.error(containerPortPath, 'containerPort is missing. Set it to the port the container ' +
-      'listens on, from 1 to 65535.');
+    log.error(
+      containerPortPath,
+      'containerPort is missing. Set it to the port the container ' + 'listens on, from 1 to 65535.',
+    );
   } else {
     containerPort = readPortNumber(entry.containerPort, containerPortPath, 'containerPort', log);
   }
@@ -244,8 +253,11 @@ function readPort(entry: unknown, path: string, log: IssueLog): PortSpec | undef
 function readHostPort(value: unknown, path: string, log: IssueLog): number | undefined | null {
   if (value === undefined || value === 0) return undefined;
   if (isPortNumber(value)) return value;
-  log.error(path, `hostPort must be an integer from 1 to 65535, got ${describeValue(value)}. ` +
-    'Use 0 or leave it out to keep the port unpublished.');
+  log.error(
+    path,
+    `hostPort must be an integer from 1 to 65535, got ${describeValue(value)}. ` +
+      'Use 0 or leave it out to keep the port unpublished.',
+  );
   return null;
 }
 

@@ -47,7 +47,8 @@ export function dependencyWaves(services: readonly GraphService[]): string[][] {
   let remaining = [...services];
   while (remaining.length > 0) {
     const ready = remaining.filter((service) =>
-      service.dependencies.every((dependency) => placed.has(dependency.name)));
+      service.dependencies.every((dependency) => placed.has(dependency.name)),
+    );
     ready.sort(compareByPositionThenName);
     waves.push(ready.map((service) => service.name));
     for (const service of ready) placed.add(service.name);
@@ -65,8 +66,9 @@ function assertValidGraph(services: readonly GraphService[]): void {
   for (const service of services) {
     const unknown = service.dependencies.find((dependency) => !names.has(dependency.name));
     if (unknown) {
-      throw new Error(`service "${service.name}" depends on "${unknown.name}", ` +
-        'which is not a service of the stack.');
+      throw new Error(
+        `service "${service.name}" depends on "${unknown.name}", ` + 'which is not a service of the stack.',
+      );
     }
   }
   const [cycle] = findCycles(services);

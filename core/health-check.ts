@@ -14,8 +14,18 @@ type Probe = DistributiveOmit<HealthCheck, keyof HealthTiming>;
 
 const HEALTH_KEYS = {
   known: [
-    '@type', 'type', 'command', 'path', 'port', 'headers', 'interval', 'timeout', 'retries',
-    'startPeriod', 'intervalSeconds', 'timeoutSeconds',
+    '@type',
+    'type',
+    'command',
+    'path',
+    'port',
+    'headers',
+    'interval',
+    'timeout',
+    'retries',
+    'startPeriod',
+    'intervalSeconds',
+    'timeoutSeconds',
   ],
 } as const;
 
@@ -39,15 +49,14 @@ const KEY_USERS: Record<string, readonly string[]> = {
  * string runs through `sh -c`. Times are seconds or duration strings, with the legacy keys
  * `intervalSeconds` and `timeoutSeconds` also read. Fields left out take HEALTH_DEFAULTS.
  */
-export function readHealthCheck(
-  value: unknown,
-  path: string,
-  log: IssueLog,
-): HealthCheck | undefined {
+export function readHealthCheck(value: unknown, path: string, log: IssueLog): HealthCheck | undefined {
   if (value === undefined) return undefined;
   if (!isObject(value)) {
-    log.error(path, `healthCheck must be an object, such as {"type": "http", "path": "/health"}, ` +
-      `got ${describeValue(value)}.`);
+    log.error(
+      path,
+      `healthCheck must be an object, such as {"type": "http", "path": "/health"}, ` +
+        `got ${describeValue(value)}.`,
+    );
     return undefined;
   }
   checkKeys(value, path, HEALTH_KEYS, log);
@@ -75,22 +84,27 @@ function readProbe(check: JsonObject, path: string, log: IssueLog): Probe | unde
     case 'tcp':
       return readTcpProbe(check, path, log);
     case 'grpc':
-      log.warn(typePath, 'gRPC health is probed as TCP, so the check passes once the port ' +
-        'accepts connections. Use a command check to run a gRPC health client instead.');
+      log.warn(
+        typePath,
+        'gRPC health is probed as TCP, so the check passes once the port ' +
+          'accepts connections. Use a command check to run a gRPC health client instead.',
+      );
       return readTcpProbe(check, path, log);
     case 'http':
       return readHttpProbe(check, path, log);
     default:
-      log.error(typePath, `type must be one of ${CHECK_TYPES.join(', ')}, got ${
-        describeValue(check.type)}.`);
+      log.error(typePath, `type must be one of ${CHECK_TYPES.join(', ')}, got ${describeValue(check.type)}.`);
       return undefined;
   }
 }
 
 function readUntypedProbe(check: JsonObject, path: string, log: IssueLog): Probe | undefined {
   if (check.command === undefined) {
-    log.error(childPath(path, 'type'), `type is missing. Set it to one of ` +
-      `${CHECK_TYPES.join(', ')}, or give a command such as ["CMD", "pg_isready"].`);
+    log.error(
+      childPath(path, 'type'),
+      `type is missing. Set it to one of ` +
+        `${CHECK_TYPES.join(', ')}, or give a command such as ["CMD", "pg_isready"].`,
+    );
     return undefined;
   }
   return readCommandProbe(check.command, childPath(path, 'command'), log);
@@ -100,13 +114,18 @@ function readUntypedProbe(check: JsonObject, path: string, log: IssueLog): Probe
 function readCommandProbe(value: unknown, path: string, log: IssueLog): Probe | undefined {
   if (typeof value === 'string') {
     if (value.trim() !== '') return { kind: 'command', command: ['sh', '-c', value] };
-    log.error(path, 'command is empty. Give the command to run inside the container, such as ' +
-      '["pg_isready"].');
+    log.error(
+      path,
+      'command is empty. Give the command to run inside the container, such as ' + '["pg_isready"].',
+    );
     return undefined;
   }
   if (value === undefined) {
-    log.error(path, 'command is missing. A command check needs the command to run inside the ' +
-      'container, such as ["pg_isready"].');
+    log.error(
+      path,
+      'command is missing. A command check needs the command to run inside the ' +
+        'container, such as ["pg_isready"].',
+    );
     return undefined;
   }
   const command = readCommandArray(value, path, log);
@@ -117,8 +136,10 @@ function readCommandProbe(value: unknown, path: string, log: IssueLog): Probe | 
 
 function readCommandArray(value: unknown, path: string, log: IssueLog): string[] | undefined {
   if (!Array.isArray(value)) {
-    log.error(path, 'command must be an array of strings or a shell string, got ' +
-      `${describeValue(value)}.`);
+    log.error(
+      path,
+      'command must be an array of strings or a shell string, got ' + `${describeValue(value)}.`,
+    );
     return undefined;
   }
   const bad = value.findIndex((part) => typeof part !== 'string');
@@ -128,8 +149,10 @@ function readCommandArray(value: unknown, path: string, log: IssueLog): string[]
     return undefined;
   }
   if (value.length === 0 || value[0] === '') {
-    log.error(path, 'command is empty. Give the command to run inside the container, such as ' +
-      '["pg_isready"].');
+    log.error(
+      path,
+      'command is empty. Give the command to run inside the container, such as ' + '["pg_isready"].',
+    );
     return undefined;
   }
   return value as string[];
@@ -142,8 +165,11 @@ function readDockerTest(test: string[], path: string, log: IssueLog): Probe | un
     return undefined;
   }
   if (test[0] === 'CMD-SHELL' && (test.length !== 2 || test[1].trim() === '')) {
-    log.error(path, 'command with CMD-SHELL must contain exactly one shell string, such as ' +
-      '["CMD-SHELL", "pg_isready || exit 1"].');
+    log.error(
+      path,
+      'command with CMD-SHELL must contain exactly one shell string, such as ' +
+        '["CMD-SHELL", "pg_isready || exit 1"].',
+    );
     return undefined;
   }
   return { kind: 'docker', test };
@@ -177,8 +203,10 @@ function readCheckPort(check: JsonObject, path: string, log: IssueLog): number |
 function readHttpPath(value: unknown, path: string, log: IssueLog): string | undefined {
   if (value === undefined) return '/';
   if (typeof value === 'string' && value.startsWith('/')) return value;
-  log.error(path, 'path must be a string starting with "/", such as "/health", got ' +
-    `${describeValue(value)}.`);
+  log.error(
+    path,
+    'path must be a string starting with "/", such as "/health", got ' + `${describeValue(value)}.`,
+  );
   return undefined;
 }
 
@@ -216,8 +244,11 @@ function readTime(
   const fieldPath = childPath(path, key);
   const ms = parseDurationMs(check[key]);
   if (ms === undefined) {
-    log.error(fieldPath, `${key} must be a number of seconds or a duration such as "30s" or ` +
-      `"1m30s", got ${describeValue(check[key])}.`);
+    log.error(
+      fieldPath,
+      `${key} must be a number of seconds or a duration such as "30s" or ` +
+        `"1m30s", got ${describeValue(check[key])}.`,
+    );
     return undefined;
   }
   if (ms === 0 && key !== 'startPeriod') {

@@ -35,9 +35,7 @@ export function healthDeadlineMs(check: HealthCheck | undefined): number {
  * otherwise the first tcp port with a `hostPort`, otherwise the first tcp port. Returns
  * `undefined` for other check kinds and for a service without tcp ports.
  */
-export function healthProbePort(
-  service: Pick<ServiceSpec, 'healthCheck' | 'ports'>,
-): number | undefined {
+export function healthProbePort(service: Pick<ServiceSpec, 'healthCheck' | 'ports'>): number | undefined {
   const check = service.healthCheck;
   if (!check || (check.kind !== 'http' && check.kind !== 'tcp')) return undefined;
   if (check.port !== undefined) return check.port;

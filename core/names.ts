@@ -33,9 +33,7 @@ export function fnv1a32(text: string): number {
 
 /** Returns 6 base-36 characters derived from the FNV-1a hash of `text`. */
 function hashSuffix(text: string): string {
-  return (fnv1a32(text) % 36 ** HASH_SUFFIX_LENGTH)
-    .toString(36)
-    .padStart(HASH_SUFFIX_LENGTH, '0');
+  return (fnv1a32(text) % 36 ** HASH_SUFFIX_LENGTH).toString(36).padStart(HASH_SUFFIX_LENGTH, '0');
 }
 
 /**

@@ -42,9 +42,7 @@ const DIALECTS: readonly Dialect[] = [
  */
 export function parseStack(document: unknown, options: ParseOptions = {}): ParseResult {
   const log = new IssueLog(options.strict ?? false);
-  const dialect = isObject(document)
-    ? DIALECTS.find((candidate) => candidate.matches(document))
-    : undefined;
+  const dialect = isObject(document) ? DIALECTS.find((candidate) => candidate.matches(document)) : undefined;
   if (!dialect) {
     const accepted = `It accepts ${describeDialects()}.${graphHint(document)}`;
     log.error('$', `the document is not a stack Graphium can read. ${accepted}`);
@@ -60,8 +58,8 @@ export function parseStack(document: unknown, options: ParseOptions = {}): Parse
 
 /** Returns a hint for JSON-LD @graph documents, which Graphium recognizes but cannot read yet. */
 function graphHint(document: unknown): string {
-  const isGraph = isObject(document) &&
-    (document['@graph'] !== undefined || document.stackDefinition !== undefined);
+  const isGraph =
+    isObject(document) && (document['@graph'] !== undefined || document.stackDefinition !== undefined);
   return isGraph ? ' JSON-LD @graph stacks are not supported yet.' : '';
 }
 

@@ -73,8 +73,11 @@ function checkUniqueNames(services: readonly ServiceSpec[], log: IssueLog): void
       continue;
     }
     const firstPath = childPath(first.sourcePath, 'name');
-    log.error(childPath(service.sourcePath, 'name'), `name "${service.name}" is already used by ` +
-      `${firstPath}. Service names must be unique, so rename one of them.`);
+    log.error(
+      childPath(service.sourcePath, 'name'),
+      `name "${service.name}" is already used by ` +
+        `${firstPath}. Service names must be unique, so rename one of them.`,
+    );
   }
 }
 
@@ -88,8 +91,11 @@ function checkContainerNames(stack: StackSpec, log: IssueLog): void {
       firstByContainer.set(container, service);
     } else if (first.name !== service.name) {
       const firstPath = childPath(first.sourcePath, 'name');
-      log.error(childPath(service.sourcePath, 'name'), `name "${service.name}" gives the ` +
-        `container name "${container}", like "${first.name}" at ${firstPath}. Rename one of them.`);
+      log.error(
+        childPath(service.sourcePath, 'name'),
+        `name "${service.name}" gives the ` +
+          `container name "${container}", like "${first.name}" at ${firstPath}. Rename one of them.`,
+      );
     }
   }
 }
@@ -105,8 +111,11 @@ function checkUniquePositions(services: readonly ServiceSpec[], log: IssueLog): 
       continue;
     }
     const firstPath = childPath(first.sourcePath, 'position');
-    log.error(childPath(service.sourcePath, 'position'), `position ${service.position} is ` +
-      `already used by ${firstPath}. Positions must be unique, so renumber one.`);
+    log.error(
+      childPath(service.sourcePath, 'position'),
+      `position ${service.position} is ` +
+        `already used by ${firstPath}. Positions must be unique, so renumber one.`,
+    );
   }
 }
 
@@ -115,17 +124,23 @@ function checkDependencies(services: readonly ServiceSpec[], source: StackSource
   services.forEach((service, index) => {
     for (const dependency of service.dependencies) {
       if (names.has(dependency.name)) continue;
-      log.error(source.services[index].dependencies[dependency.name], `dependency ` +
-        `"${dependency.name}" is not a service of this stack. Add a service with that name or ` +
-        'correct the name.');
+      log.error(
+        source.services[index].dependencies[dependency.name],
+        `dependency ` +
+          `"${dependency.name}" is not a service of this stack. Add a service with that name or ` +
+          'correct the name.',
+      );
     }
   });
 
   for (const cycle of findCycles(services)) {
     const index = services.findIndex((service) => service.name === cycle[0]);
-    log.error(source.services[index].dependencies[cycle[1]], `dependency cycle ` +
-      `${cycle.join(' -> ')}. Remove one of these dependencies so the services can start in ` +
-      'order.');
+    log.error(
+      source.services[index].dependencies[cycle[1]],
+      `dependency cycle ` +
+        `${cycle.join(' -> ')}. Remove one of these dependencies so the services can start in ` +
+        'order.',
+    );
   }
 }
 
@@ -144,27 +159,29 @@ function checkEnvironmentPrefixes(
         firstByPrefix.set(prefix, name);
         continue;
       }
-      log.warn(source.services[index].dependencies[name], `dependencies "${first}" and "${name}" ` +
-        `both map to ${prefix}_HOST, so only "${first}" is wired. Rename one of the services.`);
+      log.warn(
+        source.services[index].dependencies[name],
+        `dependencies "${first}" and "${name}" ` +
+          `both map to ${prefix}_HOST, so only "${first}" is wired. Rename one of the services.`,
+      );
     }
   });
 }
 
 /** Rejects a port placeholder in a connection string to a service without ports. */
-function checkConnectionPorts(
-  services: readonly ServiceSpec[],
-  source: StackSource,
-  log: IssueLog,
-): void {
+function checkConnectionPorts(services: readonly ServiceSpec[], source: StackSource, log: IssueLog): void {
   const byName = new Map(services.map((service) => [service.name, service]));
   services.forEach((service, index) => {
     for (const dependency of service.dependencies) {
       const target = byName.get(dependency.name);
       if (!target || target.ports.length > 0) continue;
       if (!PORT_PLACEHOLDER.test(dependency.connectionString ?? '')) continue;
-      log.error(source.services[index].dependencies[dependency.name], `connectionString for ` +
-        `"${dependency.name}" uses a port placeholder, but "${dependency.name}" has no ports. ` +
-        'Add the port it listens on to its ports.');
+      log.error(
+        source.services[index].dependencies[dependency.name],
+        `connectionString for ` +
+          `"${dependency.name}" uses a port placeholder, but "${dependency.name}" has no ports. ` +
+          'Add the port it listens on to its ports.',
+      );
     }
   });
 }
@@ -177,16 +194,20 @@ function checkHealthPorts(services: readonly ServiceSpec[], log: IssueLog): void
     const checkPath = childPath(service.sourcePath, 'healthCheck');
     const port = healthProbePort(service);
     if (port === undefined) {
-      log.error(checkPath, `the ${check.kind} health check probes a published tcp port, but the ` +
-        'service has no tcp ports. Add the port it listens on to ports.');
+      log.error(
+        checkPath,
+        `the ${check.kind} health check probes a published tcp port, but the ` +
+          'service has no tcp ports. Add the port it listens on to ports.',
+      );
       continue;
     }
-    const listed = service.ports.some(
-      (entry) => entry.containerPort === port && entry.protocol === 'tcp',
-    );
+    const listed = service.ports.some((entry) => entry.containerPort === port && entry.protocol === 'tcp');
     if (!listed) {
-      log.error(childPath(checkPath, 'port'), `port ${port} is not a tcp containerPort of this ` +
-        'service. Add it to ports or correct the health check port.');
+      log.error(
+        childPath(checkPath, 'port'),
+        `port ${port} is not a tcp containerPort of this ` +
+          'service. Add it to ports or correct the health check port.',
+      );
     }
   }
 }
@@ -195,9 +216,12 @@ function checkReservedLabels(services: readonly ServiceSpec[], log: IssueLog): v
   for (const service of services) {
     for (const key of Object.keys(service.labels)) {
       if (!key.startsWith(RESERVED_LABEL_PREFIX)) continue;
-      log.error(childPath(childPath(service.sourcePath, 'labels'), key), `label "${key}" is ` +
-        `reserved because Graphium sets ${RESERVED_LABEL_PREFIX}* labels itself. ` +
-        'Rename the label.');
+      log.error(
+        childPath(childPath(service.sourcePath, 'labels'), key),
+        `label "${key}" is ` +
+          `reserved because Graphium sets ${RESERVED_LABEL_PREFIX}* labels itself. ` +
+          'Rename the label.',
+      );
     }
   }
 }
@@ -206,9 +230,12 @@ function checkPlacement(stack: StackSpec, source: StackSource, log: IssueLog): v
   if (stack.placement === 'manual') {
     stack.services.forEach((service, index) => {
       if (service.targetHost) return;
-      log.error(source.services[index].targetHost, 'targetHost is missing, but placement ' +
-        '"manual" needs one on every service. Add a targetHost or choose another placement, ' +
-        'such as "auto".');
+      log.error(
+        source.services[index].targetHost,
+        'targetHost is missing, but placement ' +
+          '"manual" needs one on every service. Add a targetHost or choose another placement, ' +
+          'such as "auto".',
+      );
     });
   }
 
@@ -218,9 +245,12 @@ function checkPlacement(stack: StackSpec, source: StackSource, log: IssueLog): v
     stack.services.forEach((service, index) => {
       if (!service.targetHost || service.targetHost === host) return;
       const firstPath = source.services[pinned].targetHost;
-      log.error(source.services[index].targetHost, `targetHost "${service.targetHost}" differs ` +
-        `from "${host}" at ${firstPath}, but placement "single" runs every service on one host. ` +
-        'Pin them to the same host or use placement "manual".');
+      log.error(
+        source.services[index].targetHost,
+        `targetHost "${service.targetHost}" differs ` +
+          `from "${host}" at ${firstPath}, but placement "single" runs every service on one host. ` +
+          'Pin them to the same host or use placement "manual".',
+      );
     });
   }
 }
@@ -236,20 +266,18 @@ function checkHostPorts(stack: StackSpec, source: StackSource, log: IssueLog): v
       if (port.hostPort === undefined) return;
       const key = `${port.hostPort}/${port.protocol}`;
       const path = source.services[index].ports[portIndex];
-      const clash = published.find((earlier) =>
-        earlier.key === key &&
-        (earlier.service === service || surelySameHost(earlier.service, service, stack.placement)));
+      const clash = published.find(
+        (earlier) =>
+          earlier.key === key &&
+          (earlier.service === service || surelySameHost(earlier.service, service, stack.placement)),
+      );
       if (clash) reportHostPortClash(key, path, clash, service, stack.placement, log);
       published.push({ service, key, path });
     });
   });
 }
 
-function surelySameHost(
-  a: ServiceSpec,
-  b: ServiceSpec,
-  placement: PlacementStrategyName,
-): boolean {
+function surelySameHost(a: ServiceSpec, b: ServiceSpec, placement: PlacementStrategyName): boolean {
   if (a.targetHost && a.targetHost === b.targetHost) return true;
   // Under `single`, pins that differ are an error of their own, so only equal pins count here.
   return placement === 'single' && (!a.targetHost || !b.targetHost);
@@ -266,12 +294,17 @@ function reportHostPortClash(
   const hostPortPath = childPath(path, 'hostPort');
   const clashPath = childPath(clash.path, 'hostPort');
   if (clash.service === service) {
-    log.error(hostPortPath, `hostPort ${key} is already published by ${clashPath}. ` +
-      'Use a different hostPort.');
+    log.error(
+      hostPortPath,
+      `hostPort ${key} is already published by ${clashPath}. ` + 'Use a different hostPort.',
+    );
     return;
   }
   const host = service.targetHost ?? clash.service.targetHost;
   const where = host ? `host "${host}"` : `one host because placement is "${placement}"`;
-  log.error(hostPortPath, `hostPort ${key} is also published by service "${clash.service.name}" ` +
-    `at ${clashPath}, and both run on ${where}. Use a different hostPort.`);
+  log.error(
+    hostPortPath,
+    `hostPort ${key} is also published by service "${clash.service.name}" ` +
+      `at ${clashPath}, and both run on ${where}. Use a different hostPort.`,
+  );
 }

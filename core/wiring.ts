@@ -75,8 +75,7 @@ export function wireEnvironment(
     setIfAbsent(`${prefix}_HOST`, dependency.address);
     if (dependency.port !== undefined) setIfAbsent(`${prefix}_PORT`, String(dependency.port));
 
-    const template = service.dependencies.find((entry) => entry.name === dependency.name)
-      ?.connectionString;
+    const template = service.dependencies.find((entry) => entry.name === dependency.name)?.connectionString;
     const url = template === undefined ? undefined : fillConnectionString(template, dependency);
     if (url !== undefined) setIfAbsent(`${prefix}_URL`, url);
 
@@ -135,9 +134,7 @@ export function publishRequests(
     };
     if (hasRemoteDependent(stack, service, assignments)) addFreePort(service.ports[0]);
     const probePort = healthProbePort(service);
-    addFreePort(
-      service.ports.find((port) => port.containerPort === probePort && port.protocol === 'tcp'),
-    );
+    addFreePort(service.ports.find((port) => port.containerPort === probePort && port.protocol === 'tcp'));
 
     requests[service.name] = ports;
   }

@@ -19,9 +19,7 @@ export async function replaceDeploymentContainers(
   containers: NewDeploymentContainer[],
 ): Promise<void> {
   await db.transaction(async (tx) => {
-    await tx
-      .delete(deploymentContainers)
-      .where(eq(deploymentContainers.deploymentId, deploymentId));
+    await tx.delete(deploymentContainers).where(eq(deploymentContainers.deploymentId, deploymentId));
     if (containers.length === 0) return;
     const rows = containers.map((container) => ({ ...container, deploymentId }));
     await tx.insert(deploymentContainers).values(rows);

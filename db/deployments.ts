@@ -38,10 +38,7 @@ export interface NewDeployment {
 }
 
 /** Inserts a deployment, by default in status `accepted`. */
-export async function insertDeployment(
-  db: Database,
-  deployment: NewDeployment,
-): Promise<Deployment> {
+export async function insertDeployment(db: Database, deployment: NewDeployment): Promise<Deployment> {
   const rows = await db
     .insert(deployments)
     .values({ status: 'accepted', ...deployment })
@@ -57,10 +54,7 @@ export async function getDeployment(db: Database, id: string): Promise<Deploymen
 
 /** Deletes a deployment and its container rows. Returns false when there was none. */
 export async function deleteDeployment(db: Database, id: string): Promise<boolean> {
-  const rows = await db
-    .delete(deployments)
-    .where(eq(deployments.id, id))
-    .returning({ id: deployments.id });
+  const rows = await db.delete(deployments).where(eq(deployments.id, id)).returning({ id: deployments.id });
   return rows.length > 0;
 }
 
@@ -180,8 +174,7 @@ export async function updateDeployment(
   patch: DeploymentPatch,
 ): Promise<Deployment> {
   const now = new Date();
-  const finishes =
-    patch.status !== undefined && FINISHED_DEPLOYMENT_STATUSES.includes(patch.status);
+  const finishes = patch.status !== undefined && FINISHED_DEPLOYMENT_STATUSES.includes(patch.status);
   const rows = await db
     .update(deployments)
     .set({ ...patch, updatedAt: now, ...(finishes ? { finishedAt: now } : {}) })
@@ -216,10 +209,6 @@ export function recordFailure(db: Database, id: string, failure: string[]): Prom
 }
 
 /** Records what the rollback removed and what it could not remove. */
-export function recordCompensation(
-  db: Database,
-  id: string,
-  compensation: unknown,
-): Promise<Deployment> {
+export function recordCompensation(db: Database, id: string, compensation: unknown): Promise<Deployment> {
   return updateDeployment(db, id, { compensation });
 }

@@ -40,10 +40,7 @@ const postgresUrl = z
 
 const hostPort = z
   .string()
-  .regex(
-    /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
-    'must be host:port, such as 127.0.0.1:7233',
-  );
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, such as 127.0.0.1:7233');
 
 const tcpPort = z.coerce
   .number({ error: 'must be a number' })
@@ -64,9 +61,7 @@ const environmentSchema = z.object({
   GRAPHIUM_PORT: tcpPort.default(8080),
   GRAPHIUM_HOST: z.string().default('127.0.0.1'),
   TEMPORAL_UI_URL: httpUrl.default('http://127.0.0.1:8233'),
-  LOG_LEVEL: z
-    .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
-    .default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
 
 /** Drops empty values, because `VAR=` in a shell or an env file means "use the default". */
@@ -96,10 +91,7 @@ function describeIssues(error: z.ZodError, env: Record<string, string>): string 
  * @param cwd - Base for the default and relative data directory. Default: `process.cwd()`.
  * @throws ConfigError naming every invalid variable.
  */
-export function loadConfig(
-  env: NodeJS.ProcessEnv = process.env,
-  cwd: string = process.cwd(),
-): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {
   const present = withoutEmptyValues(env);
   const parsed = environmentSchema.safeParse(present);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, present));

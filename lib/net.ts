@@ -12,7 +12,9 @@ export async function waitForPort(
   const deadline = Date.now() + timeoutSeconds * 1000;
   while (Date.now() < deadline) {
     if (child && child.exitCode !== null) {
-      throw new Error(`process exited with code ${child.exitCode} before ${host}:${port} accepted connections`);
+      throw new Error(
+        `process exited with code ${child.exitCode} before ${host}:${port} accepted connections`,
+      );
     }
     if (await canConnect(host, port)) return;
     await sleep(100);

@@ -63,7 +63,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 
     let worker: GraphiumWorker | undefined;
     if (options.worker) {
-      worker = await createWorker({ address: temporalAddress, namespace: config.temporalNamespace, db: database.db });
+      worker = await createWorker({
+        address: temporalAddress,
+        namespace: config.temporalNamespace,
+        db: database.db,
+      });
       const running = worker.run();
       running.catch((error) => logger.fatal({ err: error }, 'worker stopped with an error'));
       stops.push(worker.shutdown);

@@ -38,7 +38,9 @@ function say(message: string): void {
 async function startHosts(): Promise<{ hosts: LabHost[]; example: URL }> {
   if (process.getuid?.() === 0) return { hosts: startLab(), example: LAB_EXAMPLE };
   if (!existsSync(LOCAL_SOCKET)) {
-    throw new Error(`not running as root and no Docker daemon at ${LOCAL_SOCKET}; run as root to use the lab`);
+    throw new Error(
+      `not running as root and no Docker daemon at ${LOCAL_SOCKET}; run as root to use the lab`,
+    );
   }
   say(`==> not root: using the local Docker daemon at ${LOCAL_SOCKET} as the only host`);
   // Containers reach ports published on their own host through the default bridge's gateway.
@@ -111,8 +113,12 @@ function printHostMap(deployment: any): void {
   for (const [host, containers] of [...byHost].sort()) {
     say(`    ${host} (${containers[0].hostAddress})`);
     for (const container of containers) {
-      const ports = container.ports.map((p: any) => `${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
-      say(`      ${container.service.padEnd(10)} ${container.health.padEnd(8)} ${container.containerName}  ${ports}`);
+      const ports = container.ports
+        .map((p: any) => `${p.hostPort}->${p.containerPort}/${p.protocol}`)
+        .join(', ');
+      say(
+        `      ${container.service.padEnd(10)} ${container.health.padEnd(8)} ${container.containerName}  ${ports}`,
+      );
       for (const connection of container.connections) {
         say(`        -> ${connection.name} @ ${connection.address}:${connection.port ?? '?'}`);
       }
@@ -125,9 +131,14 @@ async function printProof(lab: LabHost[], deployment: any): Promise<void> {
   const host = lab.find((h) => h.name === app?.hostName);
   if (!app || !host) return;
   const docker = new Docker({ socketPath: host.socket });
-  const logs = (await docker.getContainer(app.containerId).logs({ stdout: true, stderr: true })) as unknown as Buffer;
+  const logs = (await docker
+    .getContainer(app.containerId)
+    .logs({ stdout: true, stderr: true })) as unknown as Buffer;
   say(`==> the app on ${host.name} says:`);
-  for (const line of demuxBuffer(logs).split('\n').filter((l) => l.startsWith('proof:'))) say(`    ${line}`);
+  for (const line of demuxBuffer(logs)
+    .split('\n')
+    .filter((l) => l.startsWith('proof:')))
+    say(`    ${line}`);
 }
 
 async function main(): Promise<void> {

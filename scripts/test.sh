@@ -4,6 +4,8 @@
 # plain "N passed, N failed, N skipped" line read from vitest's JSON report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+npx prettier --check . >/dev/null || { echo 'formatting differs: run "npm run format"' >&2; exit 1; }
+npx eslint .
 npx tsc --noEmit
 report="$(mktemp)"
 trap 'rm -f "$report"' EXIT

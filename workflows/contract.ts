@@ -58,7 +58,8 @@ export interface ServiceProgress {
   detail?: string;
 }
 
-export type DeploymentPhase = 'planning' | 'deploying' | 'running' | 'rolling back' | 'rolled back' | 'cancelled';
+export type DeploymentPhase =
+  'planning' | 'deploying' | 'running' | 'rolling back' | 'rolled back' | 'cancelled';
 
 export interface DeploymentProgress {
   deploymentId: string;

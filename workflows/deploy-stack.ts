@@ -30,7 +30,12 @@ const docker = proxyActivities<Activities>({
   heartbeatTimeout: '15s',
   scheduleToCloseTimeout: '2m',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: {
+    initialInterval: '200ms',
+    backoffCoefficient: 2,
+    maximumInterval: '5s',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
 });
 
 // Pulls can take minutes, so they heartbeat on every progress event.
@@ -38,7 +43,12 @@ const images = proxyActivities<Activities>({
   startToCloseTimeout: '30m',
   heartbeatTimeout: '30s',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '30s',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
 });
 
 // Health waits heartbeat on every probe, so a dead worker is noticed within
@@ -55,7 +65,11 @@ const health = proxyActivities<Activities>({
 const undo = proxyActivities<Activities>({
   startToCloseTimeout: '60s',
   scheduleToCloseTimeout: '10m',
-  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: [ERROR_TYPES.hostNotFound] },
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: [ERROR_TYPES.hostNotFound],
+  },
 });
 
 const records = proxyActivities<Activities>({
@@ -108,7 +122,9 @@ export async function deployStack(input: DeployInput): Promise<DeployResult> {
   } catch (error) {
     const cancelled = isCancellation(error);
     progress.phase = 'rolling back';
-    const report = await CancellationScope.nonCancellable(() => compensate(deploymentId, compensations, progress));
+    const report = await CancellationScope.nonCancellable(() =>
+      compensate(deploymentId, compensations, progress),
+    );
     progress.phase = cancelled ? 'cancelled' : 'rolled back';
     const failure = causeChain(error);
     await CancellationScope.nonCancellable(() =>
@@ -140,15 +156,27 @@ async function deployServices(
   progress: DeploymentProgress,
   compensations: Compensation[],
 ): Promise<void> {
-  const gates = new Map(input.stack.services.map((s) => [s.name, { running: deferred(), healthy: deferred() }]));
+  const gates = new Map(
+    input.stack.services.map((s) => [s.name, { running: deferred(), healthy: deferred() }]),
+  );
   const publish = publishRequests(input.stack, planned.plan.assignments);
   const runService = async (service: ServiceSpec) => {
     const gate = gates.get(service.name)!;
     try {
       await Promise.all(
-        service.dependencies.map((d) => (d.waitForHealthy ? gates.get(d.name)!.healthy : gates.get(d.name)!.running).promise),
+        service.dependencies.map(
+          (d) => (d.waitForHealthy ? gates.get(d.name)!.healthy : gates.get(d.name)!.running).promise,
+        ),
       );
-      await deployService(input, planned, service, publish[service.name] ?? [], progress, compensations, gate);
+      await deployService(
+        input,
+        planned,
+        service,
+        publish[service.name] ?? [],
+        progress,
+        compensations,
+        gate,
+      );
     } catch (error) {
       gate.running.reject(error);
       gate.healthy.reject(error);
@@ -188,7 +216,10 @@ async function deployService(
   const host = planned.hosts[hostName]!;
   const state = progress.services.find((s) => s.service === service.name)!;
   Object.assign(state, { host: hostName, hostAddress: host.address });
-  progress.wave = Math.max(progress.wave, progress.waves.findIndex((wave) => wave.includes(service.name)));
+  progress.wave = Math.max(
+    progress.wave,
+    progress.waves.findIndex((wave) => wave.includes(service.name)),
+  );
 
   compensations.push({ service: service.name, host });
   state.step = 'preparing image';
@@ -283,7 +314,11 @@ async function compensate(
   return report;
 }
 
-function outcome(input: DeployInput, progress: DeploymentProgress, status: 'running' | 'rolled_back' | 'cancelled') {
+function outcome(
+  input: DeployInput,
+  progress: DeploymentProgress,
+  status: 'running' | 'rolled_back' | 'cancelled',
+) {
   return {
     deploymentId: input.deploymentId,
     status,

@@ -6,7 +6,11 @@ import { ERROR_TYPES, type TeardownInput, type TeardownResult } from './contract
 const hosts = proxyActivities<Activities>({
   startToCloseTimeout: '60s',
   scheduleToCloseTimeout: '5m',
-  retry: { initialInterval: '500ms', maximumInterval: '15s', nonRetryableErrorTypes: [ERROR_TYPES.hostNotFound] },
+  retry: {
+    initialInterval: '500ms',
+    maximumInterval: '15s',
+    nonRetryableErrorTypes: [ERROR_TYPES.hostNotFound],
+  },
 });
 
 /**
@@ -24,13 +28,20 @@ export async function teardownStack(input: TeardownInput): Promise<TeardownResul
         await hosts.removeContainerById({ host: container.host, containerId: container.containerId });
         result.removed.push({ host: container.host, containerName: container.containerName });
       } catch (error) {
-        const message = error instanceof Error ? (error.cause as Error | undefined)?.message ?? error.message : String(error);
+        const message =
+          error instanceof Error
+            ? ((error.cause as Error | undefined)?.message ?? error.message)
+            : String(error);
         result.failed.push({ host: container.host, containerName: container.containerName, error: message });
       }
     }),
   );
   for (const host of unreachable) {
-    result.failed.push({ host: host.host, containerName: '(unknown)', error: `host unreachable: ${host.error}` });
+    result.failed.push({
+      host: host.host,
+      containerName: '(unknown)',
+      error: `host unreachable: ${host.error}`,
+    });
   }
   if (result.failed.length > 0) {
     throw ApplicationFailure.nonRetryable(

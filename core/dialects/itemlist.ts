@@ -26,21 +26,31 @@ import {
 import { defaultPlacement, type DialectOutput, type ServiceSource } from '../validate';
 
 const STACK_KEYS = {
-  known: [
-    '@context', '@type', '@id', 'name', 'description', 'placement', 'datacenter', 'itemListElement',
-  ],
+  known: ['@context', '@type', '@id', 'name', 'description', 'placement', 'datacenter', 'itemListElement'],
   notApplied: ['network', 'volumes', 'deployment', 'location'],
 };
 
 const ITEM_KEYS = {
   known: [
-    '@type', '@id', 'position', 'name', 'image', 'command', 'environment', 'ports', 'healthCheck',
-    'requirements', 'softwareRequirements', 'dependsOn', 'targetHost', 'labels',
-    'applicationCategory', 'softwareVersion', 'description',
+    '@type',
+    '@id',
+    'position',
+    'name',
+    'image',
+    'command',
+    'environment',
+    'ports',
+    'healthCheck',
+    'requirements',
+    'softwareRequirements',
+    'dependsOn',
+    'targetHost',
+    'labels',
+    'applicationCategory',
+    'softwareVersion',
+    'description',
   ],
-  notApplied: [
-    'volumeMounts', 'potentialAction', 'resources', 'restartPolicy', 'network', 'volumes',
-  ],
+  notApplied: ['volumeMounts', 'potentialAction', 'resources', 'restartPolicy', 'network', 'volumes'],
 };
 
 const REQUIREMENT_KEYS = {
@@ -85,8 +95,11 @@ export function parseItemList(document: JsonObject, log: IssueLog): DialectOutpu
 /** Returns whether a JSON-LD `@type`, a string or an array, names `type`, prefixed or not. */
 function hasType(value: unknown, type: string): boolean {
   const types = Array.isArray(value) ? value : [value];
-  return types.some((entry) => typeof entry === 'string' &&
-    (entry === type || entry.endsWith(`:${type}`) || entry.endsWith(`/${type}`)));
+  return types.some(
+    (entry) =>
+      typeof entry === 'string' &&
+      (entry === type || entry.endsWith(`:${type}`) || entry.endsWith(`/${type}`)),
+  );
 }
 
 function mentionsSchemaOrg(context: unknown): boolean {
@@ -99,14 +112,20 @@ function mentionsSchemaOrg(context: unknown): boolean {
 function checkContext(context: unknown, log: IssueLog): void {
   if (mentionsSchemaOrg(context)) return;
   const found = context === undefined ? 'is missing' : `is ${describeValue(context)}`;
-  log.warn("$['@context']", `@context ${found}, but an ItemList stack uses schema.org terms. ` +
-    'Set it to "https://schema.org" or to a context that includes it.');
+  log.warn(
+    "$['@context']",
+    `@context ${found}, but an ItemList stack uses schema.org terms. ` +
+      'Set it to "https://schema.org" or to a context that includes it.',
+  );
 }
 
 function checkStackType(type: unknown, log: IssueLog): void {
   if (type === undefined || hasType(type, 'ItemList')) return;
-  log.warn("$['@type']", `@type is ${describeValue(type)}, but the document has itemListElement, ` +
-    'so Graphium reads it as an ItemList. Set @type to "ItemList".');
+  log.warn(
+    "$['@type']",
+    `@type is ${describeValue(type)}, but the document has itemListElement, ` +
+      'so Graphium reads it as an ItemList. Set @type to "ItemList".',
+  );
 }
 
 function readDescription(value: unknown, log: IssueLog): string | undefined {
@@ -120,8 +139,11 @@ function readPlacement(value: unknown, log: IssueLog): PlacementStrategyName | u
   if (PLACEMENT_STRATEGIES.includes(value as PlacementStrategyName)) {
     return value as PlacementStrategyName;
   }
-  log.error('$.placement', `placement must be one of ${PLACEMENT_STRATEGIES.join(', ')}, got ` +
-    `${describeValue(value)}. Leave it out to run every service on one host.`);
+  log.error(
+    '$.placement',
+    `placement must be one of ${PLACEMENT_STRATEGIES.join(', ')}, got ` +
+      `${describeValue(value)}. Leave it out to run every service on one host.`,
+  );
   return undefined;
 }
 
@@ -132,13 +154,17 @@ interface ReadItem {
 
 function readItems(value: unknown, log: IssueLog): ReadItem[] {
   if (value === undefined) {
-    log.error(ITEMS_PATH, 'itemListElement is missing. List the services in it as an array of ' +
-      'SoftwareApplication items.');
+    log.error(
+      ITEMS_PATH,
+      'itemListElement is missing. List the services in it as an array of ' + 'SoftwareApplication items.',
+    );
     return [];
   }
   if (!Array.isArray(value)) {
-    log.error(ITEMS_PATH, `itemListElement must be an array of SoftwareApplication items, got ` +
-      `${describeValue(value)}.`);
+    log.error(
+      ITEMS_PATH,
+      `itemListElement must be an array of SoftwareApplication items, got ` + `${describeValue(value)}.`,
+    );
     return [];
   }
   if (value.length === 0) {
@@ -155,8 +181,10 @@ function readItems(value: unknown, log: IssueLog): ReadItem[] {
 
 function readItem(item: unknown, path: string, log: IssueLog): ReadItem | undefined {
   if (!isObject(item)) {
-    log.error(path, `itemListElement entries must be SoftwareApplication objects, got ` +
-      `${describeValue(item)}.`);
+    log.error(
+      path,
+      `itemListElement entries must be SoftwareApplication objects, got ` + `${describeValue(item)}.`,
+    );
     return undefined;
   }
   checkKeys(item, path, ITEM_KEYS, log);
@@ -200,14 +228,17 @@ function readItem(item: unknown, path: string, log: IssueLog): ReadItem | undefi
 
 function checkItemType(type: unknown, path: string, log: IssueLog): void {
   if (type === undefined || hasType(type, 'SoftwareApplication')) return;
-  log.warn(childPath(path, '@type'), `@type is ${describeValue(type)}, but Graphium reads every ` +
-    'item as a SoftwareApplication. Set @type to "SoftwareApplication".');
+  log.warn(
+    childPath(path, '@type'),
+    `@type is ${describeValue(type)}, but Graphium reads every ` +
+      'item as a SoftwareApplication. Set @type to "SoftwareApplication".',
+  );
 }
 
 function readPosition(value: unknown, path: string, log: IssueLog): number | undefined {
   if (Number.isInteger(value) && (value as number) > 0) return value as number;
-  const found = value === undefined ? 'is missing' : `must be an integer greater than 0, got ` +
-    describeValue(value);
+  const found =
+    value === undefined ? 'is missing' : `must be an integer greater than 0, got ` + describeValue(value);
   log.error(path, `position ${found}. Number the items 1, 2, 3 and so on, each position once.`);
   return undefined;
 }
@@ -215,8 +246,11 @@ function readPosition(value: unknown, path: string, log: IssueLog): number | und
 function readImage(item: JsonObject, path: string, log: IssueLog): string | undefined {
   const image = readRequiredString(item, 'image', path, log, '"postgres:17"');
   if (image === undefined || !/\s/.test(image)) return image;
-  log.error(childPath(path, 'image'), `image ${JSON.stringify(image)} contains whitespace. ` +
-    'Write the image reference without spaces, such as "postgres:17".');
+  log.error(
+    childPath(path, 'image'),
+    `image ${JSON.stringify(image)} contains whitespace. ` +
+      'Write the image reference without spaces, such as "postgres:17".',
+  );
   return undefined;
 }
 
@@ -265,8 +299,11 @@ function mergeConnectionString(existing: Dependency, added: Dependency, at: stri
   if (existing.connectionString === undefined) {
     existing.connectionString = added.connectionString;
   } else if (existing.connectionString !== added.connectionString) {
-    log.warn(at, `"${added.name}" is listed again with another connectionString, which is ` +
-      'ignored because the first one is used. Keep one connectionString per dependency.');
+    log.warn(
+      at,
+      `"${added.name}" is listed again with another connectionString, which is ` +
+        'ignored because the first one is used. Keep one connectionString per dependency.',
+    );
   }
 }
 
@@ -280,8 +317,11 @@ function readSoftwareRequirements(value: unknown, path: string, log: IssueLog): 
   const result: NamedDependency[] = [];
   if (value === undefined) return result;
   if (!Array.isArray(value)) {
-    log.error(path, `softwareRequirements must be an array, such as [{"name": "postgres", ` +
-      `"waitForHealthy": true}], got ${describeValue(value)}.`);
+    log.error(
+      path,
+      `softwareRequirements must be an array, such as [{"name": "postgres", ` +
+        `"waitForHealthy": true}], got ${describeValue(value)}.`,
+    );
     return result;
   }
   value.forEach((entry, index) => {
@@ -292,15 +332,14 @@ function readSoftwareRequirements(value: unknown, path: string, log: IssueLog): 
   return result;
 }
 
-function readSoftwareRequirement(
-  entry: unknown,
-  path: string,
-  log: IssueLog,
-): Dependency | undefined {
+function readSoftwareRequirement(entry: unknown, path: string, log: IssueLog): Dependency | undefined {
   if (!isObject(entry)) {
     const example = typeof entry === 'string' ? `{"name": "${entry}"}` : '{"name": "postgres"}';
-    log.error(path, `softwareRequirements entries must be objects. Write it as ${example}, or ` +
-      'list the name in requirements.');
+    log.error(
+      path,
+      `softwareRequirements entries must be objects. Write it as ${example}, or ` +
+        'list the name in requirements.',
+    );
     return undefined;
   }
   checkKeys(entry, path, REQUIREMENT_KEYS, log);
@@ -310,8 +349,11 @@ function readSoftwareRequirement(
   const waitForHealthy = readWaitForHealthy(entry.waitForHealthy, waitPath, log);
   const connectionString = readConnectionString(entry.connectionString, path, log);
   if (entry.remoteHost !== undefined) {
-    log.warn(childPath(path, 'remoteHost'), 'remoteHost is ignored because placement decides ' +
-      `which host runs a service. Pin "${name ?? 'the dependency'}" with targetHost instead.`);
+    log.warn(
+      childPath(path, 'remoteHost'),
+      'remoteHost is ignored because placement decides ' +
+        `which host runs a service. Pin "${name ?? 'the dependency'}" with targetHost instead.`,
+    );
   }
   if (name === undefined) return undefined;
 
@@ -329,7 +371,10 @@ function readWaitForHealthy(value: unknown, path: string, log: IssueLog): boolea
 
 function readConnectionString(value: unknown, path: string, log: IssueLog): string | undefined {
   if (value === undefined || typeof value === 'string') return value;
-  log.error(childPath(path, 'connectionString'), `connectionString must be a string such as ` +
-    `"postgres://{host}:{port}/app", got ${describeValue(value)}.`);
+  log.error(
+    childPath(path, 'connectionString'),
+    `connectionString must be a string such as ` +
+      `"postgres://{host}:{port}/app", got ${describeValue(value)}.`,
+  );
   return undefined;
 }

@@ -121,7 +121,10 @@ function placeOnSingleHost(input: PlacementInput): PlacementPlan {
     } else candidates.push({ host, facts: input.facts[host.name]! });
   }
   if (candidates.length === 0 || pins.size > 1) {
-    const reasons = pins.size > 1 ? [{ host: [...pins].join(', '), reason: 'single placement with several targetHosts' }] : rejected;
+    const reasons =
+      pins.size > 1
+        ? [{ host: [...pins].join(', '), reason: 'single placement with several targetHosts' }]
+        : rejected;
     throw new PlacementError(input.stack.services.map((service) => ({ service: service.name, reasons })));
   }
   candidates.sort(
@@ -139,7 +142,8 @@ function placeOnSingleHost(input: PlacementInput): PlacementPlan {
     host: host.name,
     reason: `ranked lower: ${facts.runningContainers} running containers, ${facts.memoryBytes} bytes of memory`,
   }));
-  const reason = pins.size === 1 ? 'the stack pins a service to this host' : 'fewest running containers, then most memory';
+  const reason =
+    pins.size === 1 ? 'the stack pins a service to this host' : 'fewest running containers, then most memory';
   const services = input.stack.services.map((service) => ({
     service: service.name,
     host: chosen.host.name,
@@ -167,7 +171,8 @@ export function tieBreak(seed: string, hostName: string): number {
 
 function describeUnplaced(unplaced: UnplacedService[]): string {
   const lines = unplaced.map(
-    (entry) => `${entry.service}: ${entry.reasons.map((r) => `${r.host}: ${r.reason}`).join('; ') || 'no hosts registered'}`,
+    (entry) =>
+      `${entry.service}: ${entry.reasons.map((r) => `${r.host}: ${r.reason}`).join('; ') || 'no hosts registered'}`,
   );
   return `cannot place ${unplaced.length} service(s): ${lines.join(' | ')}`;
 }

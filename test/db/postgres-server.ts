@@ -20,9 +20,7 @@ export interface TestPostgres {
 
 /** Returns the directory containing `initdb` and `pg_ctl`, or undefined when they are missing. */
 export function findPostgresBinaries(): string | undefined {
-  return BIN_DIRS.find(
-    (dir) => existsSync(path.join(dir, 'initdb')) && existsSync(path.join(dir, 'pg_ctl')),
-  );
+  return BIN_DIRS.find((dir) => existsSync(path.join(dir, 'initdb')) && existsSync(path.join(dir, 'pg_ctl')));
 }
 
 /** PostgreSQL will not run as root, so under root the server runs as the `postgres` user. */
@@ -67,8 +65,9 @@ export async function startTestPostgres(binDir: string): Promise<TestPostgres> {
   const options: SpawnOptions = { cwd: dir, ...user };
 
   const stop = async () => {
-    await run(path.join(binDir, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w'], options)
-      .catch(() => undefined);
+    await run(path.join(binDir, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w'], options).catch(
+      () => undefined,
+    );
     await rm(dir, { recursive: true, force: true });
   };
 

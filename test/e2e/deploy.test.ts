@@ -30,7 +30,10 @@ beforeAll(async () => {
   const binDir = findPostgresBinaries();
   if (!binDir) throw new Error('PostgreSQL server binaries are missing; run npm run setup');
   postgres = await startTestPostgres(binDir);
-  graphium = await startTestGraphium({ temporalAddress: inject('temporalAddress'), databaseUrl: postgres.url });
+  graphium = await startTestGraphium({
+    temporalAddress: inject('temporalAddress'),
+    databaseUrl: postgres.url,
+  });
   await graphium.startWorker();
   await registerLabHosts(graphium, lab);
 });
@@ -51,13 +54,18 @@ async function removeLeftovers(): Promise<void> {
 
 async function stackContainers(name: string) {
   const perHost = await Promise.all(
-    lab.map(async (host) => ({ host: host.name, containers: await containersWithLabel(host, `${LABELS.stack}=${stackSlug(name)}`) })),
+    lab.map(async (host) => ({
+      host: host.name,
+      containers: await containersWithLabel(host, `${LABELS.stack}=${stackSlug(name)}`),
+    })),
   );
   return perHost.flatMap(({ host, containers }) => containers.map((container) => ({ host, container })));
 }
 
 async function logsOf(host: LabHost, containerId: string): Promise<string> {
-  const buffer = (await labDocker(host).getContainer(containerId).logs({ stdout: true, stderr: true })) as unknown as Buffer;
+  const buffer = (await labDocker(host)
+    .getContainer(containerId)
+    .logs({ stdout: true, stderr: true })) as unknown as Buffer;
   return demuxBuffer(buffer);
 }
 
@@ -72,7 +80,13 @@ async function teardown(name: string): Promise<void> {
 }
 
 function busyboxStack(name: string, services: object[]) {
-  return { '@context': 'https://schema.org', '@type': 'ItemList', name, placement: 'manual', itemListElement: services };
+  return {
+    '@context': 'https://schema.org',
+    '@type': 'ItemList',
+    name,
+    placement: 'manual',
+    itemListElement: services,
+  };
 }
 
 describe('deploy across three lab hosts', () => {
@@ -120,9 +134,15 @@ describe('deploy across three lab hosts', () => {
   it('rejects a second deploy of a stack still deploying', async () => {
     const name = `busy-${randomUUID().slice(0, 6)}`;
     const stack = busyboxStack(name, [
-      { '@type': 'SoftwareApplication', position: 1, name: 'slow', image: 'graphium/busybox:lab', targetHost: 'host1',
+      {
+        '@type': 'SoftwareApplication',
+        position: 1,
+        name: 'slow',
+        image: 'graphium/busybox:lab',
+        targetHost: 'host1',
         command: ['sh', '-c', 'sleep 3; touch /tmp/ready; exec sleep 1000'],
-        healthCheck: { type: 'command', command: ['test', '-f', '/tmp/ready'], interval: 1, retries: 10 } },
+        healthCheck: { type: 'command', command: ['test', '-f', '/tmp/ready'], interval: 1, retries: 10 },
+      },
     ]);
     const first = await graphium.request('POST', '/deployments', stack);
     expect(first.status).toBe(202);
@@ -137,14 +157,42 @@ describe('deploy across three lab hosts', () => {
   it('rolls back a stack whose last service never turns healthy', async () => {
     const name = `never-healthy-${randomUUID().slice(0, 6)}`;
     const stack = busyboxStack(name, [
-      { '@type': 'SoftwareApplication', position: 1, name: 'first', image: 'graphium/busybox:lab', targetHost: 'host1',
-        command: ['sleep', '1000'], ports: [{ containerPort: 8080, hostPort: 18080 }] ,
-        healthCheck: { type: 'command', command: ['true'] } },
-      { '@type': 'SoftwareApplication', position: 2, name: 'second', image: 'graphium/busybox:lab', targetHost: 'host2',
-        command: ['sleep', '1000'], requirements: ['first'] },
-      { '@type': 'SoftwareApplication', position: 3, name: 'last', image: 'graphium/busybox:lab', targetHost: 'host3',
-        command: ['sleep', '1000'], requirements: ['second'],
-        healthCheck: { type: 'command', command: ['sh', '-c', 'echo not ready yet; exit 1'], interval: 1, timeout: 1, retries: 1, startPeriod: 1 } },
+      {
+        '@type': 'SoftwareApplication',
+        position: 1,
+        name: 'first',
+        image: 'graphium/busybox:lab',
+        targetHost: 'host1',
+        command: ['sleep', '1000'],
+        ports: [{ containerPort: 8080, hostPort: 18080 }],
+        healthCheck: { type: 'command', command: ['true'] },
+      },
+      {
+        '@type': 'SoftwareApplication',
+        position: 2,
+        name: 'second',
+        image: 'graphium/busybox:lab',
+        targetHost: 'host2',
+        command: ['sleep', '1000'],
+        requirements: ['first'],
+      },
+      {
+        '@type': 'SoftwareApplication',
+        position: 3,
+        name: 'last',
+        image: 'graphium/busybox:lab',
+        targetHost: 'host3',
+        command: ['sleep', '1000'],
+        requirements: ['second'],
+        healthCheck: {
+          type: 'command',
+          command: ['sh', '-c', 'echo not ready yet; exit 1'],
+          interval: 1,
+          timeout: 1,
+          retries: 1,
+          startPeriod: 1,
+        },
+      },
     ]);
     const accepted = await graphium.request('POST', '/deployments', stack);
     expect(accepted.status).toBe(202);
@@ -161,12 +209,20 @@ describe('deploy across three lab hosts', () => {
   it('finishes a deployment after its worker is killed', async () => {
     const name = `crash-${randomUUID().slice(0, 6)}`;
     const slow = (position: number, host: string, extra: object = {}) => ({
-      '@type': 'SoftwareApplication', position, name: `svc${position}`, image: 'graphium/busybox:lab', targetHost: host,
+      '@type': 'SoftwareApplication',
+      position,
+      name: `svc${position}`,
+      image: 'graphium/busybox:lab',
+      targetHost: host,
       command: ['sh', '-c', 'sleep 4; touch /tmp/ready; exec sleep 1000'],
       healthCheck: { type: 'command', command: ['test', '-f', '/tmp/ready'], interval: 1, retries: 20 },
       ...extra,
     });
-    const stack = busyboxStack(name, [slow(1, 'host1'), slow(2, 'host2', { requirements: ['svc1'] }), slow(3, 'host3')]);
+    const stack = busyboxStack(name, [
+      slow(1, 'host1'),
+      slow(2, 'host2', { requirements: ['svc1'] }),
+      slow(3, 'host3'),
+    ]);
     const accepted = await graphium.request('POST', '/deployments', stack);
     expect(accepted.status).toBe(202);
 

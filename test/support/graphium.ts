@@ -23,10 +23,17 @@ export interface TestGraphium {
   /** SIGKILL the worker process, as a crash would. */
   killWorker(): Promise<void>;
   stop(): Promise<void>;
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }>;
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-export async function startTestGraphium(options: { temporalAddress: string; databaseUrl: string }): Promise<TestGraphium> {
+export async function startTestGraphium(options: {
+  temporalAddress: string;
+  databaseUrl: string;
+}): Promise<TestGraphium> {
   const database: DatabaseHandle = await openDatabase({ url: options.databaseUrl });
   const connection = await Connection.connect({ address: options.temporalAddress });
   const client = new Client({ connection });
@@ -109,7 +116,9 @@ export async function registerLabHosts(graphium: TestGraphium, hosts: LabHost[])
       imagePull: 'never',
     });
     if (response.status !== 201) {
-      throw new Error(`registering ${host.name} returned ${response.status}: ${JSON.stringify(response.body)}`);
+      throw new Error(
+        `registering ${host.name} returned ${response.status}: ${JSON.stringify(response.body)}`,
+      );
     }
   }
 }

@@ -83,7 +83,9 @@ function parseHosts(output: string): LabHost[] {
   try {
     json = JSON.parse(output);
   } catch (error) {
-    throw new Error(`lab.sh hosts printed invalid JSON (${(error as Error).message}): ${output.slice(0, 200)}`);
+    throw new Error(
+      `lab.sh hosts printed invalid JSON (${(error as Error).message}): ${output.slice(0, 200)}`,
+    );
   }
   const parsed = labHostsSchema.safeParse(json);
   if (!parsed.success) {
@@ -106,7 +108,9 @@ function runLabScript(args: string[]): Promise<string> {
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => {
       process.stderr.write(chunk);
-      stderrTail = [...stderrTail, ...chunk.toString('utf8').split('\n').filter(Boolean)].slice(-OUTPUT_TAIL_LINES);
+      stderrTail = [...stderrTail, ...chunk.toString('utf8').split('\n').filter(Boolean)].slice(
+        -OUTPUT_TAIL_LINES,
+      );
     });
     child.on('error', (error) => reject(new Error(`${command} could not start: ${error.message}`)));
     child.on('close', (code, signal) => {

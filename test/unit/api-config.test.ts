@@ -65,9 +65,7 @@ describe('loadConfig', () => {
   it('never echoes DATABASE_URL', () => {
     const attempt = () => loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/app' }, CWD);
 
-    expect(attempt).toThrow(
-      'DATABASE_URL must be a postgres:// or postgresql:// connection string.',
-    );
+    expect(attempt).toThrow('DATABASE_URL must be a postgres:// or postgresql:// connection string.');
     expect(attempt).not.toThrow(/hunter2/);
   });
 

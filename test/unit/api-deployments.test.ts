@@ -51,11 +51,7 @@ async function registerHosts(...names: string[]): Promise<void> {
 }
 
 /** Inserts a deployment row directly, as the workflow side would leave it. */
-async function seedDeployment(
-  id: string,
-  status: DeploymentStatus,
-  stackName = 'Web App',
-): Promise<void> {
+async function seedDeployment(id: string, status: DeploymentStatus, stackName = 'Web App'): Promise<void> {
   const slug = stackName.toLowerCase().replace(/ /g, '-');
   const deployment: NewDeployment = {
     id,
@@ -154,9 +150,7 @@ describe('POST /deployments validation', () => {
 
     const body = await response.json();
     expect(body.error.details).toHaveLength(2);
-    expect(body.error.details[0].message).toMatch(
-      /registered hosts: none; register one with POST \/hosts/,
-    );
+    expect(body.error.details[0].message).toMatch(/registered hosts: none; register one with POST \/hosts/);
   });
 
   it('rejects invalid JSON', async () => {
@@ -234,9 +228,7 @@ describe('POST /deployments when the deployer fails', () => {
     expect(body.error.code).toBe('internal_error');
     expect(body.error.message).not.toContain('connection refused');
     expect(body.error.message).toContain(response.headers.get('X-Request-Id'));
-    const logged = api
-      .logLines()
-      .find((line) => line.msg === 'request failed with an unexpected error');
+    const logged = api.logLines().find((line) => line.msg === 'request failed with an unexpected error');
     const cause = logged?.err as { message: string } | undefined;
     expect(cause?.message).toBe('connection refused by 127.0.0.1:7233');
     expect((await listDeployments(api.db)).items).toEqual([]);
@@ -304,8 +296,7 @@ describe('GET /deployments/:id', () => {
     expect(body.containers[0].deploymentId).toBeUndefined();
     expect(body.links.self).toBe('/deployments/dep_done');
     expect(body.links.temporalUi).toBe(
-      'http://127.0.0.1:8233/namespaces/default/workflows/graphium-deploy-web-app' +
-        '/run-dep_done/history',
+      'http://127.0.0.1:8233/namespaces/default/workflows/graphium-deploy-web-app' + '/run-dep_done/history',
     );
     expect(api.deployer.callsOf('progress')).toEqual([]);
   });

@@ -88,7 +88,6 @@ export function capturingLogger(): { logger: Logger; lines: () => Record<string,
 
 /** A response whose JSON body tests read without declaring its type first. */
 export interface TestResponse extends Omit<Response, 'json' | 'clone'> {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   json(): Promise<any>;
   clone(): TestResponse;
 }
@@ -149,9 +148,6 @@ export function stackDocument(name: string, hosts: [string, string]): Record<str
 }
 
 /** Body of a valid `POST /hosts` request. */
-export function hostBody(
-  name: string,
-  overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
+export function hostBody(name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { name, docker: 'unix:///var/run/docker.sock', address: '10.0.0.1', ...overrides };
 }

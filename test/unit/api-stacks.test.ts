@@ -24,11 +24,7 @@ beforeEach(async () => {
   api = await resetApi(handle.db);
 });
 
-async function seedDeployment(
-  id: string,
-  stackName: string,
-  status: DeploymentStatus,
-): Promise<void> {
+async function seedDeployment(id: string, stackName: string, status: DeploymentStatus): Promise<void> {
   const slug = stackName.toLowerCase().replace(/ /g, '-');
   await insertDeployment(api.db, {
     id,

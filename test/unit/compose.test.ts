@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 
 function composeConfig(...args: string[]) {
-  return spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  return spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
 }
 
 describe('docker-compose.yml', () => {

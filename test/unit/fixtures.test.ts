@@ -7,9 +7,7 @@ import { parseStack } from '../../core/parse';
 import { stackFrom } from './stack-documents';
 
 /** Real stack files kept beside the checkout. Their tests skip when the folder is absent. */
-const REAL_STACKS = fileURLToPath(
-  new URL('../../../shared/fixtures/real-stacks/', import.meta.url),
-);
+const REAL_STACKS = fileURLToPath(new URL('../../../shared/fixtures/real-stacks/', import.meta.url));
 const OWN_STACKS = fileURLToPath(new URL('../fixtures/stacks/', import.meta.url));
 
 function parseFile(path: string): ParseResult {
@@ -47,10 +45,15 @@ describe('real ItemList stacks', () => {
     expect(dragonfly.ports).toEqual([{ containerPort: 6379, protocol: 'tcp' }]);
     expect(infisicalApp.ports).toEqual([{ containerPort: 8080, hostPort: 8080, protocol: 'tcp' }]);
     expect(postgres.healthCheck).toMatchObject({
-      kind: 'command', command: ['pg_isready', '-U', 'infisical'],
+      kind: 'command',
+      command: ['pg_isready', '-U', 'infisical'],
     });
     expect(infisicalApp.healthCheck).toMatchObject({
-      kind: 'http', path: '/api/status', port: 8080, intervalMs: 15_000, startPeriodMs: 30_000,
+      kind: 'http',
+      path: '/api/status',
+      port: 8080,
+      intervalMs: 15_000,
+      startPeriodMs: 30_000,
     });
   });
 

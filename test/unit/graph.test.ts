@@ -86,13 +86,11 @@ describe('findCycles', () => {
   });
 
   it('names separate cycles in input order', () => {
-    const services = [
-      node('a', 1, ['b']),
-      node('b', 2, ['a']),
-      node('c', 3, ['c']),
-      node('d', 4, ['a']),
-    ];
-    expect(findCycles(services)).toEqual([['a', 'b', 'a'], ['c', 'c']]);
+    const services = [node('a', 1, ['b']), node('b', 2, ['a']), node('c', 3, ['c']), node('d', 4, ['a'])];
+    expect(findCycles(services)).toEqual([
+      ['a', 'b', 'a'],
+      ['c', 'c'],
+    ]);
   });
 
   it('ignores unknown dependencies', () => {
@@ -105,14 +103,17 @@ describe('findCycles', () => {
  * are shuffled so they often contradict the dependencies.
  */
 const acyclicGraph = fc.integer({ min: 1, max: 25 }).chain((size) =>
-  fc.tuple(
-    fc.array(fc.array(fc.nat(), { maxLength: 4 }), { minLength: size, maxLength: size }),
-    fc.shuffledSubarray([...Array(size).keys()], { minLength: size, maxLength: size }),
-  ).map(([picks, positions]) =>
-    picks.map((pick, index) => {
-      const needs = index === 0 ? [] : [...new Set(pick.map((choice) => `s${choice % index}`))];
-      return node(`s${index}`, positions[index] + 1, needs);
-    })),
+  fc
+    .tuple(
+      fc.array(fc.array(fc.nat(), { maxLength: 4 }), { minLength: size, maxLength: size }),
+      fc.shuffledSubarray([...Array(size).keys()], { minLength: size, maxLength: size }),
+    )
+    .map(([picks, positions]) =>
+      picks.map((pick, index) => {
+        const needs = index === 0 ? [] : [...new Set(pick.map((choice) => `s${choice % index}`))];
+        return node(`s${index}`, positions[index] + 1, needs);
+      }),
+    ),
 );
 
 describe('dependencyWaves property', () => {

@@ -12,15 +12,24 @@ describe('healthDeadlineMs', () => {
   it('adds one probe beyond the retries', () => {
     // 30 000 + (5 + 1) * (15 000 + 10 000)
     const check: HealthCheck = {
-      kind: 'http', path: '/', headers: {},
-      intervalMs: 15_000, timeoutMs: 10_000, retries: 5, startPeriodMs: 30_000,
+      kind: 'http',
+      path: '/',
+      headers: {},
+      intervalMs: 15_000,
+      timeoutMs: 10_000,
+      retries: 5,
+      startPeriodMs: 30_000,
     };
     expect(healthDeadlineMs(check)).toBe(180_000);
   });
 
   it('allows one probe with zero retries', () => {
     const check: HealthCheck = {
-      kind: 'redis', intervalMs: 1_000, timeoutMs: 2_000, retries: 0, startPeriodMs: 0,
+      kind: 'redis',
+      intervalMs: 1_000,
+      timeoutMs: 2_000,
+      retries: 0,
+      startPeriodMs: 0,
     };
     expect(healthDeadlineMs(check)).toBe(3_000);
   });

@@ -99,7 +99,12 @@ describe('containerName', () => {
   });
 
   it('stays a valid Docker name', () => {
-    const pairs = [['..', '..'], ['-A-', '_b_'], ['Ω', 'é'], ['x'.repeat(200), '']];
+    const pairs = [
+      ['..', '..'],
+      ['-A-', '_b_'],
+      ['Ω', 'é'],
+      ['x'.repeat(200), ''],
+    ];
     for (const [stack, service] of pairs) {
       expect(containerName(stack, service)).toMatch(DOCKER_NAME);
       expect(containerName(stack, service).length).toBeLessThanOrEqual(63);

@@ -18,8 +18,12 @@ describe('parseStack dependencies', () => {
   });
 
   it('reads softwareRequirements', () => {
-    const requirement = { '@type': 'SoftwareApplication', name: 'db', waitForHealthy: true,
-      connectionString: 'postgres://{host}:{port}/app' };
+    const requirement = {
+      '@type': 'SoftwareApplication',
+      name: 'db',
+      waitForHealthy: true,
+      connectionString: 'postgres://{host}:{port}/app',
+    };
     const document = stackOf([
       item('db', 1, { ports: [{ containerPort: 5432 }] }),
       item('app', 2, { softwareRequirements: [requirement] }),
@@ -141,10 +145,7 @@ describe('parseStack cycles', () => {
   });
 
   it('rejects a two-service cycle', () => {
-    const document = stackOf([
-      item('a', 1, { dependsOn: ['b'] }),
-      item('b', 2, { dependsOn: ['a'] }),
-    ]);
+    const document = stackOf([item('a', 1, { dependsOn: ['b'] }), item('b', 2, { dependsOn: ['a'] })]);
     expectIssue(parseStack(document).errors, `${FIRST}.dependsOn[0]`, 'a -> b -> a');
   });
 

@@ -17,7 +17,9 @@ function checkOf(healthCheck: unknown, ports: unknown = WEB_PORTS) {
 describe('parseStack health check kinds', () => {
   it('reads a command check', () => {
     expect(checkOf({ type: 'command', command: ['pg_isready', '-U', 'app'] })).toEqual({
-      kind: 'command', command: ['pg_isready', '-U', 'app'], ...HEALTH_DEFAULTS,
+      kind: 'command',
+      command: ['pg_isready', '-U', 'app'],
+      ...HEALTH_DEFAULTS,
     });
   });
 
@@ -28,19 +30,22 @@ describe('parseStack health check kinds', () => {
 
   it('runs a command string through sh', () => {
     expect(checkOf({ type: 'command', command: 'test -f /tmp/ok' })).toMatchObject({
-      kind: 'command', command: ['sh', '-c', 'test -f /tmp/ok'],
+      kind: 'command',
+      command: ['sh', '-c', 'test -f /tmp/ok'],
     });
   });
 
   it('reads untyped CMD as docker kind', () => {
     expect(checkOf({ command: ['CMD', 'pg_isready'] })).toMatchObject({
-      kind: 'docker', test: ['CMD', 'pg_isready'],
+      kind: 'docker',
+      test: ['CMD', 'pg_isready'],
     });
   });
 
   it('reads untyped CMD-SHELL as docker kind', () => {
     expect(checkOf({ command: ['CMD-SHELL', 'pg_isready || exit 1'] })).toMatchObject({
-      kind: 'docker', test: ['CMD-SHELL', 'pg_isready || exit 1'],
+      kind: 'docker',
+      test: ['CMD-SHELL', 'pg_isready || exit 1'],
     });
   });
 
@@ -51,7 +56,8 @@ describe('parseStack health check kinds', () => {
 
   it('reads untyped command as command kind', () => {
     expect(checkOf({ command: ['redis-cli', 'ping'] })).toMatchObject({
-      kind: 'command', command: ['redis-cli', 'ping'],
+      kind: 'command',
+      command: ['redis-cli', 'ping'],
     });
   });
 
@@ -154,7 +160,11 @@ describe('parseStack health check rejections', () => {
 describe('parseStack health check timing', () => {
   it('reads seconds and duration strings', () => {
     const check = checkOf({
-      type: 'redis', interval: '1m30s', timeout: 2.5, startPeriod: '500ms', retries: 0,
+      type: 'redis',
+      interval: '1m30s',
+      timeout: 2.5,
+      startPeriod: '500ms',
+      retries: 0,
     });
     expect(check).toMatchObject({ intervalMs: 90_000, timeoutMs: 2_500, startPeriodMs: 500 });
     expect(check?.retries).toBe(0);

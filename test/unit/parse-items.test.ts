@@ -135,8 +135,7 @@ describe('parseStack items', () => {
   });
 
   it('reads labels', () => {
-    const [service] = stackFrom(parseItems(item('db', 1, { labels: { team: 'data', tier: 1 } })))
-      .services;
+    const [service] = stackFrom(parseItems(item('db', 1, { labels: { team: 'data', tier: 1 } }))).services;
     expect(service.labels).toEqual({ team: 'data', tier: '1' });
   });
 

@@ -11,7 +11,10 @@ function withPorts(ports: unknown) {
 
 describe('parseStack ports', () => {
   it('reads ports with defaults', () => {
-    const ports = [{ containerPort: 80, hostPort: 8080 }, { containerPort: 53, protocol: 'UDP' }];
+    const ports = [
+      { containerPort: 80, hostPort: 8080 },
+      { containerPort: 53, protocol: 'UDP' },
+    ];
     const [service] = stackFrom(withPorts(ports)).services;
     expect(service.ports).toEqual([
       { containerPort: 80, hostPort: 8080, protocol: 'tcp' },
@@ -73,10 +76,10 @@ describe('parseStack host port clashes', () => {
   const published = (extra = {}) => ({ ports: [{ containerPort: 80, hostPort: 8080 }], ...extra });
 
   it('rejects host port clash on pinned host', () => {
-    const document = stackOf([
-      item('a', 1, published({ targetHost: 'h1' })),
-      item('b', 2, published({ targetHost: 'h1' })),
-    ], { placement: 'manual' });
+    const document = stackOf(
+      [item('a', 1, published({ targetHost: 'h1' })), item('b', 2, published({ targetHost: 'h1' }))],
+      { placement: 'manual' },
+    );
     const result = parseStack(document);
     expectIssue(result.errors, `${SECOND}.ports[0].hostPort`, `${FIRST}.ports[0].hostPort`);
     expectIssue(result.errors, `${SECOND}.ports[0].hostPort`, 'host "h1"');
@@ -88,10 +91,9 @@ describe('parseStack host port clashes', () => {
   });
 
   it('rejects clash with one pin under single', () => {
-    const document = stackOf(
-      [item('a', 1, published({ targetHost: 'h1' })), item('b', 2, published())],
-      { placement: 'single' },
-    );
+    const document = stackOf([item('a', 1, published({ targetHost: 'h1' })), item('b', 2, published())], {
+      placement: 'single',
+    });
     expectIssue(parseStack(document).errors, `${SECOND}.ports[0].hostPort`, 'host "h1"');
   });
 

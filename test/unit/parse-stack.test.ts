@@ -85,10 +85,7 @@ describe('parseStack stack fields', () => {
   });
 
   it('defaults placement to manual when pinned', () => {
-    const document = stackOf([
-      item('a', 1, { targetHost: 'h1' }),
-      item('b', 2, { targetHost: 'h2' }),
-    ]);
+    const document = stackOf([item('a', 1, { targetHost: 'h1' }), item('b', 2, { targetHost: 'h2' })]);
     expect(stackFrom(parseStack(document)).placement).toBe('manual');
   });
 
@@ -149,9 +146,14 @@ describe('parseStack @context and @type', () => {
 describe('parseStack keys', () => {
   it('warns about keys not applied yet', () => {
     const document = stackOf(
-      [item('a', 1, {
-        volumeMounts: [], potentialAction: [], resources: {}, restartPolicy: 'always',
-      })],
+      [
+        item('a', 1, {
+          volumeMounts: [],
+          potentialAction: [],
+          resources: {},
+          restartPolicy: 'always',
+        }),
+      ],
       { network: { name: 'n' }, volumes: [] },
     );
     const result = parseStack(document);

@@ -33,7 +33,11 @@ function service(name: string, targetHost?: string): ServiceSpec {
   };
 }
 
-function input(placement: StackSpec['placement'], services: ServiceSpec[], hostFacts: HostFacts[]): PlacementInput {
+function input(
+  placement: StackSpec['placement'],
+  services: ServiceSpec[],
+  hostFacts: HostFacts[],
+): PlacementInput {
   return {
     stack: { name: 'demo', placement, services },
     hosts: hostFacts.map((f) => host(f.name)),
@@ -54,7 +58,9 @@ function placementError(run: () => unknown): PlacementError {
 
 describe('manual placement', () => {
   it('puts each service on its targetHost', () => {
-    const plan = planPlacement(input('manual', [service('db', 'h1'), service('app', 'h2')], [facts('h1'), facts('h2')]));
+    const plan = planPlacement(
+      input('manual', [service('db', 'h1'), service('app', 'h2')], [facts('h1'), facts('h2')]),
+    );
 
     expect(plan.assignments).toEqual({ db: 'h1', app: 'h2' });
     expect(plan.services[0]!.reason).toBe('pinned by targetHost');
@@ -63,10 +69,14 @@ describe('manual placement', () => {
   it('names every service whose host is down', () => {
     const run = () =>
       planPlacement(
-        input('manual', [service('db', 'h1'), service('app', 'h2')], [
-          facts('h1', { reachable: false, error: 'connect ECONNREFUSED' }),
-          facts('h2', { reachable: false, error: 'timed out' }),
-        ]),
+        input(
+          'manual',
+          [service('db', 'h1'), service('app', 'h2')],
+          [
+            facts('h1', { reachable: false, error: 'connect ECONNREFUSED' }),
+            facts('h2', { reachable: false, error: 'timed out' }),
+          ],
+        ),
       );
     const error = placementError(run);
 
@@ -88,11 +98,15 @@ describe('manual placement', () => {
 describe('single-host placement', () => {
   it('prefers the host running the fewest containers', () => {
     const plan = planPlacement(
-      input('single', [service('db'), service('app')], [
-        facts('h1', { runningContainers: 5 }),
-        facts('h2', { runningContainers: 1 }),
-        facts('h3', { runningContainers: 3 }),
-      ]),
+      input(
+        'single',
+        [service('db'), service('app')],
+        [
+          facts('h1', { runningContainers: 5 }),
+          facts('h2', { runningContainers: 1 }),
+          facts('h3', { runningContainers: 3 }),
+        ],
+      ),
     );
 
     expect(plan.assignments).toEqual({ db: 'h2', app: 'h2' });
@@ -101,7 +115,11 @@ describe('single-host placement', () => {
 
   it('breaks a container tie by memory', () => {
     const plan = planPlacement(
-      input('single', [service('db')], [facts('h1', { memoryBytes: 4e9 }), facts('h2', { memoryBytes: 16e9 })]),
+      input(
+        'single',
+        [service('db')],
+        [facts('h1', { memoryBytes: 4e9 }), facts('h2', { memoryBytes: 16e9 })],
+      ),
     );
 
     expect(plan.assignments.db).toBe('h2');
@@ -113,7 +131,8 @@ describe('single-host placement', () => {
     const again = planPlacement(input('single', [service('db')], [...equalHosts].reverse()));
 
     expect(again.assignments.db).toBe(first.assignments.db);
-    const expected = [...equalHosts].sort((a, b) => tieBreak('dep_1', a.name) - tieBreak('dep_1', b.name))[0]!.name;
+    const expected = [...equalHosts].sort((a, b) => tieBreak('dep_1', a.name) - tieBreak('dep_1', b.name))[0]!
+      .name;
     expect(first.assignments.db).toBe(expected);
   });
 
@@ -130,7 +149,11 @@ describe('single-host placement', () => {
 
   it('follows a pinned service', () => {
     const plan = planPlacement(
-      input('single', [service('db', 'h3'), service('app')], [facts('h1'), facts('h2'), facts('h3', { runningContainers: 9 })]),
+      input(
+        'single',
+        [service('db', 'h3'), service('app')],
+        [facts('h1'), facts('h2'), facts('h3', { runningContainers: 9 })],
+      ),
     );
 
     expect(plan.assignments).toEqual({ db: 'h3', app: 'h3' });

@@ -25,16 +25,24 @@ function service(name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
 }
 
 const postgres: ResolvedDependency = {
-  name: 'postgres', hostName: 'host-1', address: '10.0.0.1', port: 5432,
+  name: 'postgres',
+  hostName: 'host-1',
+  address: '10.0.0.1',
+  port: 5432,
 };
 const cache: ResolvedDependency = {
-  name: 'cache', hostName: 'host-3', address: '10.0.0.3', port: 6379,
+  name: 'cache',
+  hostName: 'host-3',
+  address: '10.0.0.3',
+  port: 6379,
 };
 
 const app = service('app', {
   dependencies: [
     {
-      name: 'postgres', waitForHealthy: true, connectionString: 'postgres://app@{host}:{port}/app',
+      name: 'postgres',
+      waitForHealthy: true,
+      connectionString: 'postgres://app@{host}:{port}/app',
     },
     { name: 'cache', waitForHealthy: false, connectionString: 'redis://{{HOST}}:{{PORT}}/0' },
   ],

@@ -231,7 +231,13 @@ describe('deployStack workflow', () => {
         return fakeActivities(stack, recorder).startContainer(input);
       },
     };
-    const error = await runWithWorker(stack, recorder, overrides, (h) => failureOf(h.result()), 'deploy-rollback');
+    const error = await runWithWorker(
+      stack,
+      recorder,
+      overrides,
+      (h) => failureOf(h.result()),
+      'deploy-rollback',
+    );
 
     const removals = recorder.calls.filter((c) => c.startsWith('remove:'));
     expect(removals).toEqual(['remove:app', 'remove:cache', 'remove:db']);
@@ -266,10 +272,19 @@ describe('deployStack workflow', () => {
       async ensureImage({ service }: { service: string }) {
         if (service !== 'db') return { pulled: false };
         attempts++;
-        throw ApplicationFailure.nonRetryable('image graphium/busybox:lab is not on host host-1', 'ImageNotFound');
+        throw ApplicationFailure.nonRetryable(
+          'image graphium/busybox:lab is not on host host-1',
+          'ImageNotFound',
+        );
       },
     };
-    const error = await runWithWorker(stack, recorder, overrides, (h) => failureOf(h.result()), 'deploy-non-retryable');
+    const error = await runWithWorker(
+      stack,
+      recorder,
+      overrides,
+      (h) => failureOf(h.result()),
+      'deploy-non-retryable',
+    );
 
     expect(attempts).toBe(1);
     expect(recorder.calls).not.toContain('start:db');
@@ -295,7 +310,9 @@ describe('deployStack workflow', () => {
       recorder,
       overrides,
       async (handle) => {
-        await waitFor(async () => (await handle.query(progressQuery)).services[0]!.step === 'waiting for health');
+        await waitFor(
+          async () => (await handle.query(progressQuery)).services[0]!.step === 'waiting for health',
+        );
         await handle.cancel();
         await handle.result().catch(() => undefined);
       },

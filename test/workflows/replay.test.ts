@@ -16,7 +16,9 @@ const files = readdirSync(HISTORY_DIR).filter((file) => file.endsWith('.json'));
 describe('recorded workflow histories', () => {
   it('covers success, rollback, retry, non-retryable and cancel', () => {
     expect(files.sort()).toEqual(
-      ['deploy-cancel', 'deploy-non-retryable', 'deploy-retry', 'deploy-rollback', 'deploy-success'].map((n) => `${n}.json`),
+      ['deploy-cancel', 'deploy-non-retryable', 'deploy-retry', 'deploy-rollback', 'deploy-success'].map(
+        (n) => `${n}.json`,
+      ),
     );
   });
 
