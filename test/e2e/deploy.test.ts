@@ -206,6 +206,61 @@ describe('deploy across three lab hosts', () => {
     expect(await stackContainers(name)).toEqual([]);
   });
 
+  it('waits on every health check kind', async () => {
+    const name = `health-kinds-${randomUUID().slice(0, 6)}`;
+    const item = (position: number, service: string, host: string, extra: object) => ({
+      '@type': 'SoftwareApplication',
+      position,
+      name: service,
+      image: 'graphium/busybox:lab',
+      targetHost: host,
+      ...extra,
+    });
+    const slowHttpd = 'sleep 1; mkdir -p /www; echo ok > /www/health; exec httpd -f -p 8080 -h /www';
+    const stack = busyboxStack(name, [
+      item(1, 'web', 'host1', {
+        command: ['sh', '-c', slowHttpd],
+        ports: [{ containerPort: 8080 }],
+        healthCheck: { type: 'http', path: '/health', interval: 1 },
+      }),
+      item(2, 'socket', 'host2', {
+        command: ['sh', '-c', 'sleep 1; exec httpd -f -p 9000'],
+        ports: [{ containerPort: 9000, hostPort: 19000 }],
+        healthCheck: { type: 'tcp', interval: 1 },
+      }),
+      item(3, 'docker-check', 'host3', {
+        command: ['sh', '-c', 'sleep 1; touch /tmp/up; exec sleep 1000'],
+        healthCheck: { command: ['CMD-SHELL', 'test -f /tmp/up'], interval: 1, retries: 5, startPeriod: 10 },
+      }),
+      item(4, 'plain', 'host3', {
+        command: ['sh', '-c', 'sleep 1; exec httpd -f -p 7000'],
+        ports: [{ containerPort: 7000, hostPort: 17000 }],
+        requirements: ['web', 'socket', 'docker-check'],
+      }),
+    ]);
+    const accepted = await graphium.request('POST', '/deployments', stack);
+    expect(accepted.status).toBe(202);
+
+    const ended = await waitForStatus(graphium, accepted.body.deploymentId, ['running', 'rolled_back']);
+    expect(ended.failure).toBeNull();
+    const health = Object.fromEntries(ended.containers.map((c: any) => [c.service, c.health]));
+    expect(health).toEqual({
+      web: 'healthy',
+      socket: 'healthy',
+      'docker-check': 'healthy',
+      plain: 'running',
+    });
+    const web = ended.containers.find((c: any) => c.service === 'web');
+    expect(web.ports[0].hostPort).toBeGreaterThan(0);
+    const plain = ended.containers.find((c: any) => c.service === 'plain');
+    expect(plain.connections).toContainEqual({
+      name: 'web',
+      address: '10.213.0.11',
+      port: web.ports[0].hostPort,
+    });
+    await teardown(name);
+  });
+
   it('finishes a deployment after its worker is killed', async () => {
     const name = `crash-${randomUUID().slice(0, 6)}`;
     const slow = (position: number, host: string, extra: object = {}) => ({
