@@ -3,7 +3,7 @@
  * the container it made before, and removing a missing container succeeds.
  * Containers are found by their labels, never by a name prefix.
  */
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import type { HealthCheck, HostRecord } from '../core/model';
@@ -34,6 +34,7 @@ export async function ensureImage({ host, image, service }: EnsureImageInput): P
       ERROR_TYPES.imageNotFound,
     );
   }
+  log.info('pulling image', { host: host.name, image, service });
   await pullImage(docker, host, image, service);
   return { pulled: true };
 }
@@ -119,13 +120,26 @@ export async function startContainer(input: StartContainerInput): Promise<Starte
   if (existing) {
     const info = await docker.getContainer(existing.Id).inspect();
     if (!info.State.Running) await startOrExplain(docker, existing.Id, input);
+    log.info('adopted container from an earlier attempt', logFields(input, existing.Id));
     return describeStarted(docker, existing.Id, true);
   }
   await clearNameForStack(docker, input);
   const created = await docker.createContainer(createOptions(input));
   Context.current().heartbeat('created');
   await startOrExplain(docker, created.id, input);
+  log.info('container started', logFields(input, created.id));
   return describeStarted(docker, created.id, false);
+}
+
+function logFields(input: StartContainerInput, containerId: string) {
+  const { deploymentId, service, containerName } = input;
+  return {
+    deploymentId,
+    service,
+    host: input.host.name,
+    containerName,
+    containerId: containerId.slice(0, 12),
+  };
 }
 
 function createOptions(input: StartContainerInput): Docker.ContainerCreateOptions {
@@ -227,7 +241,11 @@ async function clearNameForStack(docker: Docker, input: StartContainerInput): Pr
   for (const container of found) {
     const labels = container.Labels ?? {};
     if (labels[LABELS.stack] === input.stackSlug && labels[LABELS.service] === input.service) {
-      await docker.getContainer(container.Id).remove({ force: true, v: true });
+      await removeById(docker, container.Id);
+      log.info('replaced container of an earlier deployment', {
+        ...logFields(input, container.Id),
+        previousDeploymentId: labels[LABELS.deployment],
+      });
       continue;
     }
     throw ApplicationFailure.nonRetryable(
@@ -250,7 +268,14 @@ export async function removeServiceContainer(input: RemoveServiceInput): Promise
   const container = await findServiceContainer(docker, input.deploymentId, input.service);
   if (!container) return { removed: null };
   await removeById(docker, container.Id);
-  return { removed: container.Names[0]?.replace(/^\//, '') ?? container.Id };
+  const name = container.Names[0]?.replace(/^\//, '') ?? container.Id;
+  log.info('removed container', {
+    deploymentId: input.deploymentId,
+    service: input.service,
+    host: input.host.name,
+    name,
+  });
+  return { removed: name };
 }
 
 export async function removeById(docker: Docker, id: string): Promise<void> {

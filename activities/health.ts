@@ -3,7 +3,7 @@
  * Probes start fast and back off, so a service that is ready in 200 ms is
  * seen within about 100 ms instead of one whole check interval later.
  */
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import type { HealthCheck, HostRecord } from '../core/model';
@@ -43,7 +43,10 @@ export async function awaitHealthy(input: AwaitHealthyInput): Promise<HealthResu
     await ensureStillRunning(docker, input, last.output);
     last = await probe(docker, input);
     context.heartbeat(last.output);
-    if (last.healthy) return last;
+    if (last.healthy) {
+      log.info('service healthy', { service: input.service, host: input.host.name, output: last.output });
+      return last;
+    }
     if (Date.now() >= input.deadlineAt) {
       throw ApplicationFailure.nonRetryable(
         `service ${input.service} on host ${input.host.name} did not turn healthy before its deadline; ` +

@@ -13,7 +13,7 @@ import { openDatabase, type DatabaseHandle } from '../db/client';
 import type { Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { startTemporalDevServer, type DevServer } from './temporal-dev';
-import { createWorker, type GraphiumWorker } from './worker';
+import { createWorker, installRuntime, type GraphiumWorker } from './worker';
 
 export interface ServiceOptions {
   config: Config;
@@ -42,6 +42,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       await step().catch((error) => logger.error({ err: error }, 'shutdown step failed'));
     }
   };
+
+  // The SDK's runtime is installed with the first connection, so route its logs first.
+  if (options.worker) installRuntime(logger);
 
   try {
     let temporalAddress = config.temporalAddress;

@@ -13,9 +13,11 @@ import {
   makeTelemetryFilterString,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import { createActivities } from '../activities';
 import type { Database } from '../db/client';
 import { TASK_QUEUE } from '../workflows/contract';
+import type { Logger } from './logger';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -38,13 +40,17 @@ const quietBundlerLogger = {
 
 let runtimeInstalled = false;
 
-/** Keep the Rust core's own logs to warnings, once per process. */
-export function installRuntime(): void {
+/**
+ * Send the SDK's logs, including workflow and activity logs with their ids,
+ * through pino, and keep the Rust core's own logs to warnings. Only the first
+ * call in a process takes effect.
+ */
+export function installRuntime(logger?: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
     Runtime.install({
-      logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN'),
+      logger: logger ? pinoForTemporal(logger) : new DefaultLogger('WARN'),
       telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
     });
   } catch {
@@ -52,11 +58,27 @@ export function installRuntime(): void {
   }
 }
 
+function pinoForTemporal(logger: Logger): TemporalLogger {
+  const write = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    const method = level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+    logger[method](meta ?? {}, message);
+  };
+  return {
+    log: write,
+    trace: (message, meta) => write('TRACE', message, meta),
+    debug: (message, meta) => write('DEBUG', message, meta),
+    info: (message, meta) => write('INFO', message, meta),
+    warn: (message, meta) => write('WARN', message, meta),
+    error: (message, meta) => write('ERROR', message, meta),
+  };
+}
+
 export interface WorkerOptions {
   address: string;
   namespace?: string;
   taskQueue?: string;
   db: Database;
+  logger?: Logger;
 }
 
 export interface GraphiumWorker {
@@ -68,7 +90,7 @@ export interface GraphiumWorker {
 }
 
 export async function createWorker(options: WorkerOptions): Promise<GraphiumWorker> {
-  installRuntime();
+  installRuntime(options.logger);
   const connection = await NativeConnection.connect({ address: options.address });
   const worker = await Worker.create({
     connection,
