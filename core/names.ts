@@ -48,6 +48,15 @@ function slugify(text: string): string {
 }
 
 /**
+ * Slugifies a stack or service name. Characters outside ASCII are dropped by `slugify`, so a
+ * name that has any gets the hash of the whole name appended, and "日本" and "中国" stay apart.
+ */
+function nameSlug(text: string, fallback: string): string {
+  const slug = slugify(text) || fallback;
+  return /[^\u0000-\u007f]/.test(text) ? `${slug}-${hashSuffix(text)}` : slug;
+}
+
+/**
  * Shortens `name` to MAX_NAME_LENGTH characters by keeping its start and appending `-` and the
  * hash of `hashInput`, so that two long names sharing a prefix still differ.
  */
@@ -62,14 +71,15 @@ function shorten(name: string, hashInput: string): string {
  * Derives the slug of a stack name, used in container names and workflow ids.
  *
  * The name is lower-cased, every run of characters outside `[a-z0-9_.-]` becomes `-`, and
- * `-`, `.` and `_` are trimmed from both ends. An empty result becomes `stack`. A slug longer
+ * `-`, `.` and `_` are trimmed from both ends. An empty result becomes `stack`. A name with
+ * characters outside ASCII gets `-` and a 6-character hash of the name appended. A slug longer
  * than 63 characters is cut to 56 and suffixed with `-` and 6 base-36 characters of the FNV-1a
  * hash of the original name.
  *
  * @example stackSlug('Infisical Stack') // 'infisical-stack'
  */
 export function stackSlug(stackName: string): string {
-  return shorten(slugify(stackName) || 'stack', stackName);
+  return shorten(nameSlug(stackName, 'stack'), stackName);
 }
 
 /**
@@ -83,8 +93,8 @@ export function stackSlug(stackName: string): string {
  * @example containerName('Infisical Stack', 'postgres') // 'infisical-stack-postgres'
  */
 export function containerName(stackName: string, serviceName: string): string {
-  const full = `${slugify(stackName) || 'stack'}-${slugify(serviceName) || 'service'}`;
-  return shorten(full, full);
+  const full = `${nameSlug(stackName, 'stack')}-${nameSlug(serviceName, 'service')}`;
+  return shorten(full, `${stackName}\u0000${serviceName}`);
 }
 
 /**

@@ -28,7 +28,14 @@ describe('stackSlug', () => {
   it('falls back to stack when empty', () => {
     expect(stackSlug('')).toBe('stack');
     expect(stackSlug('!!!')).toBe('stack');
-    expect(stackSlug('日本')).toBe('stack');
+  });
+
+  it('keeps names outside ASCII apart', () => {
+    expect(stackSlug('日本')).toMatch(/^stack-[0-9a-z]{6}$/);
+    expect(stackSlug('日本')).not.toBe(stackSlug('中国'));
+    expect(stackSlug('Café')).toMatch(/^caf-[0-9a-z]{6}$/);
+    expect(stackSlug('Café')).not.toBe(stackSlug('Cafè'));
+    expect(containerName('日本', 'db')).not.toBe(containerName('中国', 'db'));
   });
 
   it('shortens names over 63 characters', () => {
