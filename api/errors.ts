@@ -52,6 +52,15 @@ export class InvalidJsonError extends ApiError {
   }
 }
 
+/** 415: the body is not declared as JSON. */
+export class UnsupportedMediaTypeError extends ApiError {
+  override name = 'UnsupportedMediaTypeError';
+
+  constructor(message: string) {
+    super(415, 'unsupported_media_type', message);
+  }
+}
+
 /** 404: the named resource does not exist. */
 export class NotFoundError extends ApiError {
   override name = 'NotFoundError';

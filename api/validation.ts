@@ -1,7 +1,7 @@
 /** Helpers that read request bodies and turn zod issues into error details. */
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { InvalidJsonError, ValidationError, type ErrorDetail } from './errors';
+import { InvalidJsonError, UnsupportedMediaTypeError, ValidationError, type ErrorDetail } from './errors';
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
@@ -49,11 +49,20 @@ export function validate<T extends z.ZodType>(
 }
 
 /**
- * Reads the request body as JSON.
+ * Reads the request body as JSON. The body must be declared `application/json`: browsers
+ * send other content types from any web page without a preflight request, so accepting them
+ * would let a page the operator visits deploy containers.
  *
+ * @throws UnsupportedMediaTypeError when the Content-Type is not JSON.
  * @throws InvalidJsonError when the body is empty or is not valid JSON.
  */
 export async function readJson(c: Context): Promise<unknown> {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json' && !type.endsWith('+json')) {
+    throw new UnsupportedMediaTypeError(
+      `Content-Type is "${type || 'missing'}"; send the body as JSON with "Content-Type: application/json"`,
+    );
+  }
   const text = await c.req.text();
   if (text.trim() === '') {
     throw new InvalidJsonError('request body is empty; send a JSON document');

@@ -214,6 +214,21 @@ describe('request handling', () => {
     expect(body.error.message).toMatch(/^request body is not valid JSON: /);
   });
 
+  it('rejects a body not declared as JSON', async () => {
+    const body = JSON.stringify({ name: 'host1', docker: 'unix:///run/docker.sock', address: '10.0.0.1' });
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', undefined]) {
+      const headers: Record<string, string> = type ? { 'content-type': type } : {};
+      const response = await api.app.request('/hosts', { method: 'POST', body, headers });
+
+      expect(response.status).toBe(415);
+      const error = (await response.json()).error;
+      expect(error.code).toBe('unsupported_media_type');
+      expect(error.message).toContain('Content-Type: application/json');
+    }
+    expect((await api.send('GET', '/hosts')).status).toBe(200);
+    expect((await (await api.send('GET', '/hosts')).json()).items).toEqual([]);
+  });
+
   it('rejects an empty body', async () => {
     const response = await api.send('POST', '/hosts', '');
 
