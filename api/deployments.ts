@@ -17,7 +17,13 @@ import {
 import { deployWorkflowId } from '../workflows/contract';
 import type { AppDeps, AppEnv } from './context';
 import type { WorkflowRef } from './deployer';
-import { DeploymentFinishedError, NotFoundError, StackBusyError, WorkflowClosedError } from './errors';
+import {
+  DeploymentFinishedError,
+  NotFoundError,
+  StackBusyError,
+  StackRunningError,
+  WorkflowClosedError,
+} from './errors';
 import { newDeploymentId } from './ids';
 import {
   checkPlacementStrategy,
@@ -67,6 +73,12 @@ async function startWorkflow(deps: AppDeps, row: Deployment, stack: StackSpec): 
   }
 }
 
+async function checkNotRunning(deps: AppDeps, stack: StackSpec): Promise<void> {
+  const slug = stackSlug(stack.name);
+  const running = await newestDeployment(deps.db, slug, ['running']);
+  if (running) throw new StackRunningError(stack.name, slug, running.id);
+}
+
 /** Creates the `/deployments` sub-app. */
 export function deploymentRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -76,6 +88,7 @@ export function deploymentRoutes(deps: AppDeps): Hono<AppEnv> {
     const { stack, warnings } = parseDeploymentStack(request);
     checkPlacementStrategy(stack);
     await checkTargetHosts(deps.db, stack);
+    await checkNotRunning(deps, stack);
 
     const row = await insertDeployment(deps.db, {
       id: newDeploymentId(),

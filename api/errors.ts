@@ -138,6 +138,23 @@ function stackBusyMessage(info: StackBusyInfo): string {
   return `${stack} is already deploying as workflow ${info.workflowId}; wait for it or ${cancel}`;
 }
 
+/**
+ * 409: the stack already runs. A redeploy reuses the container names, so it would replace
+ * the running containers, and a redeploy that then failed would leave the stack down.
+ */
+export class StackRunningError extends ApiError {
+  override name = 'StackRunningError';
+
+  constructor(stackName: string, stackSlug: string, deploymentId: string) {
+    super(
+      409,
+      'stack_running',
+      `stack "${stackName}" is running as deployment ${deploymentId}; ` +
+        `remove it with DELETE /stacks/${stackSlug}, then deploy again`,
+    );
+  }
+}
+
 /** Maps repository errors, which know nothing of HTTP, to API errors. */
 function fromRepositoryError(error: unknown): ApiError | undefined {
   if (error instanceof HostExistsError) return new ApiError(409, 'host_exists', error.message);

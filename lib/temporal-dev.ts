@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { waitForPort } from './net';
+import { canConnect, waitForPort } from './net';
 
 /** Where scripts/setup.sh installs the Temporal CLI. */
 export function temporalCliPath(): string {
@@ -39,6 +39,14 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   }
   const port = options.port ?? 7233;
   const uiPort = options.uiPort ?? 8233;
+  for (const taken of [port, uiPort]) {
+    if (await canConnect('127.0.0.1', taken)) {
+      throw new Error(
+        `port ${taken} on 127.0.0.1 is already in use, perhaps by a Temporal server left from an earlier run; ` +
+          `stop it (pkill -f "temporal server start-dev") or set TEMPORAL_ADDRESS to use that server`,
+      );
+    }
+  }
   mkdirSync(options.dataDir, { recursive: true });
   const log = openSync(join(options.dataDir, 'temporal.log'), 'a');
   const args = [
@@ -56,6 +64,10 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     'warn',
   ];
   const child = spawn(cli, args, { stdio: ['ignore', log, log] });
+  // The server must not outlive this process, even when it exits without calling stop().
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   const address = `127.0.0.1:${port}`;
   await waitForPort('127.0.0.1', port, options.startTimeoutSeconds ?? 60, child);
   return {

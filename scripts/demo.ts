@@ -141,12 +141,58 @@ async function printProof(lab: LabHost[], deployment: any): Promise<void> {
     say(`    ${line}`);
 }
 
+let stopService: (() => Promise<void>) | undefined;
+
+/** Stop on SIGINT or SIGTERM at any point; exiting also stops the Temporal dev server child. */
+function handleSignals(): void {
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void (stopService?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/**
+ * Make room for a new deployment of the example: let a deploy left open by an
+ * interrupted run finish, and remove the stack when an earlier run left it running.
+ */
+async function clearPreviousRun(apiUrl: string, slug: string): Promise<void> {
+  const { status, body } = await call(apiUrl, 'GET', `/stacks/${slug}`);
+  if (status !== 200) return;
+  if (['accepted', 'deploying'].includes(body.status)) {
+    // The workflow is durable, so this process's worker picks it up where it stopped.
+    say(`==> deployment ${body.deploymentId} of an interrupted run resumes; waiting for it to finish`);
+    await waitForStackStatus(apiUrl, slug, ['cancelled', 'rolled_back', 'running', 'removed']);
+  }
+  const current = await call(apiUrl, 'GET', `/stacks/${slug}`);
+  if (current.body.status === 'running') {
+    say(`==> removing the stack an earlier run left running`);
+    await call(apiUrl, 'DELETE', `/stacks/${slug}`);
+    await waitForStackStatus(apiUrl, slug, ['removed']);
+  }
+}
+
+async function waitForStackStatus(apiUrl: string, slug: string, statuses: string[]): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const { body } = await call(apiUrl, 'GET', `/stacks/${slug}`);
+    if (statuses.includes(body?.status)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`stack ${slug} did not reach ${statuses.join(' or ')} within two minutes`);
+}
+
 async function main(): Promise<void> {
+  handleSignals();
   const config = loadConfig();
   const { hosts: lab, example } = await startHosts();
   say('==> starting Temporal, the worker and the API');
   const logger = createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn' });
   const service = await startService({ config, api: true, worker: true, logger });
+  stopService = service.stop;
   const apiUrl = service.apiUrl!;
   say(`    API          ${apiUrl}`);
   say(`    Temporal UI  ${service.temporalUiUrl}`);
@@ -156,6 +202,7 @@ async function main(): Promise<void> {
 
   say(`==> deploying ${example.pathname.split('/').slice(-2).join('/')}`);
   const stack = JSON.parse(readFileSync(example, 'utf8'));
+  await clearPreviousRun(apiUrl, 'distributed-app');
   const accepted = await call(apiUrl, 'POST', '/deployments', stack);
   if (accepted.status !== 202) throw new Error(`deploy was rejected: ${JSON.stringify(accepted.body)}`);
   say(`    deployment ${accepted.body.deploymentId}, workflow ${accepted.body.workflowId}`);
@@ -173,9 +220,6 @@ async function main(): Promise<void> {
   say('');
   say(`Graphium keeps serving at ${apiUrl}; press Ctrl-C to stop it (the stack stays up).`);
   say(`Tear the stack down with: curl -X DELETE ${apiUrl}/stacks/${deployment.stackSlug}`);
-  const stop = () => void service.stop().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 main().catch((error) => {

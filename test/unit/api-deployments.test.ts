@@ -145,6 +145,34 @@ describe('POST /deployments validation', () => {
     expect(api.deployer.calls).toEqual([]);
   });
 
+  it('rejects a redeploy of a running stack', async () => {
+    await registerHosts('host1', 'host2');
+    await seedDeployment('dep_running', 'running');
+    const response = await postWebApp();
+
+    expect(response.status).toBe(409);
+    const body = await response.json();
+    expect(body.error.code).toBe('stack_running');
+    expect(body.error.message).toContain('deployment dep_running');
+    expect(body.error.message).toContain('DELETE /stacks/web-app');
+    expect(api.deployer.calls).toEqual([]);
+  });
+
+  it('lets a rolled-back stack deploy again', async () => {
+    await registerHosts('host1', 'host2');
+    await seedDeployment('dep_failed', 'rolled_back');
+    // The double cannot start a workflow; reaching it shows the running check passed.
+    api.deployer.startError = new StackBusyError({
+      stackName: 'Web App',
+      workflowId: 'w',
+      operation: 'deploy',
+    });
+    const response = await postWebApp();
+
+    expect(api.deployer.calls.map((call) => call.method)).toEqual(['start']);
+    expect((await response.json()).error.code).toBe('stack_busy');
+  });
+
   it('says how to register a host when none is registered', async () => {
     const response = await postWebApp();
 

@@ -221,7 +221,7 @@ describe('request handling', () => {
       const response = await api.app.request('/hosts', { method: 'POST', body, headers });
 
       expect(response.status).toBe(415);
-      const error = (await response.json()).error;
+      const { error } = (await response.json()) as { error: { code: string; message: string } };
       expect(error.code).toBe('unsupported_media_type');
       expect(error.message).toContain('Content-Type: application/json');
     }
