@@ -12,7 +12,14 @@ import { ERROR_TYPES } from '../workflows/contract';
 import { ensureImage, removeById, removeServiceContainer, startContainer } from './containers';
 import { dockerFor, dockerMessage, withTimeout } from './docker';
 import { awaitHealthy } from './health';
-import { loadHosts, markStackRemoved, saveOutcome, savePlacement, type OutcomeInput } from './store';
+import {
+  loadHosts,
+  markStackRemoved,
+  saveOutcome,
+  savePlacement,
+  stackHostNames,
+  type OutcomeInput,
+} from './store';
 
 /** Reading a host's facts for placement waits at most this long, so one dead host cannot stall a plan. */
 const HOST_FACTS_TIMEOUT_MS = 3_000;
@@ -48,7 +55,11 @@ export function createActivities({ db }: ActivityDeps) {
 
     async planPlacement({ deploymentId, stack }: PlanInput): Promise<PlanResult> {
       const registered = await loadHosts(db);
-      const facts = await gatherFacts(registered);
+      // Manual placement needs only the pinned hosts, so a dead host elsewhere costs nothing.
+      const pinned = new Set(stack.services.flatMap((service) => service.targetHost ?? []));
+      const consulted =
+        stack.placement === 'manual' ? registered.filter((h) => pinned.has(h.name)) : registered;
+      const facts = await gatherFacts(consulted);
       let plan: PlacementPlan;
       try {
         plan = planPlacement({ stack, hosts: registered, facts, seed: deploymentId });
@@ -68,9 +79,12 @@ export function createActivities({ db }: ActivityDeps) {
       await saveOutcome(db, outcome);
     },
 
-    /** List every container of a stack on every registered host, by label. */
+    /** List every container of a stack, by label, on the hosts its deployments used. */
     async listStackContainers({ stackSlug }: { stackSlug: string }) {
-      const registered = await loadHosts(db);
+      const used = new Set(await stackHostNames(db, stackSlug));
+      const all = await loadHosts(db);
+      // A stack with no record of its hosts may still have containers anywhere.
+      const registered = used.size > 0 ? all.filter((host) => used.has(host.name)) : all;
       const containers: StackContainer[] = [];
       const unreachable: { host: string; error: string }[] = [];
       await Promise.all(

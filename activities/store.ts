@@ -22,11 +22,15 @@ export async function loadHosts(db: Database): Promise<HostRecord[]> {
   }));
 }
 
+/**
+ * Store the plan and mark the deployment as deploying, unless it has already ended: a
+ * deployment cancelled while it was being planned records its outcome before this write.
+ */
 export async function savePlacement(db: Database, deploymentId: string, plan: PlacementPlan): Promise<void> {
   await db
     .update(deployments)
     .set({ placement: plan, status: 'deploying', updatedAt: new Date() })
-    .where(eq(deployments.id, deploymentId));
+    .where(and(eq(deployments.id, deploymentId), inArray(deployments.status, ['accepted', 'deploying'])));
 }
 
 export interface OutcomeInput {
@@ -81,4 +85,23 @@ export async function markStackRemoved(db: Database, stackSlug: string): Promise
     .update(deployments)
     .set({ status: 'removed', updatedAt: new Date() })
     .where(and(eq(deployments.stackSlug, stackSlug), inArray(deployments.status, live)));
+}
+
+/**
+ * Names of the hosts any deployment of the stack was placed on or ran a container on.
+ * Teardown looks only there, so a dead host the stack never used cannot block it.
+ */
+export async function stackHostNames(db: Database, stackSlug: string): Promise<string[]> {
+  const rows = await db
+    .select({ placement: deployments.placement, hostName: deploymentContainers.hostName })
+    .from(deployments)
+    .leftJoin(deploymentContainers, eq(deploymentContainers.deploymentId, deployments.id))
+    .where(eq(deployments.stackSlug, stackSlug));
+  const names = new Set<string>();
+  for (const row of rows) {
+    if (row.hostName) names.add(row.hostName);
+    const assignments = (row.placement as PlacementPlan | null)?.assignments ?? {};
+    for (const host of Object.values(assignments)) names.add(host);
+  }
+  return [...names].sort();
 }

@@ -328,12 +328,16 @@ function outcome(
   };
 }
 
-/** Messages of an error and its causes, outermost first, skipping repeats. */
+/** Wrapper messages the SDK puts around every activity failure, which say nothing of the cause. */
+const WRAPPER_MESSAGES = new Set(['Activity task failed', 'Activity task timed out']);
+
+/** Messages of an error and its causes, outermost first, skipping repeats and SDK wrappers. */
 export function causeChain(error: unknown): string[] {
   const chain: string[] = [];
   let current: unknown = error;
   while (current instanceof Error) {
-    if (current.message && chain.at(-1) !== current.message) chain.push(current.message);
+    const message = current.message;
+    if (message && chain.at(-1) !== message && !WRAPPER_MESSAGES.has(message)) chain.push(message);
     current = current.cause;
   }
   if (chain.length === 0) chain.push(String(error));
