@@ -4,6 +4,8 @@
  */
 import { childPath, describeValue, indexPath, type IssueLog } from './issues';
 import type { PortSpec } from './model';
+import { hasLetterOrDigit } from './names';
+import { MAX_NAME_FIELD_LENGTH } from './validate';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -75,6 +77,41 @@ export function readRequiredString(
 }
 
 /**
+ * Reads the required `name` of a stack or service. The name must contain a letter or digit,
+ * because Graphium derives container names and workflow ids from it, and must have at most
+ * MAX_NAME_FIELD_LENGTH characters. The message for a missing name shows `example`.
+ */
+export function readName(
+  object: JsonObject,
+  path: string,
+  log: IssueLog,
+  example: string,
+): string | undefined {
+  const value = object.name;
+  if (typeof value !== 'string') return readRequiredString(object, 'name', path, log, example);
+
+  const namePath = childPath(path, 'name');
+  if (!hasLetterOrDigit(value)) {
+    log.error(
+      namePath,
+      `name must contain at least one letter or digit, got ${describeValue(value)}. ` +
+        `Use a name such as ${example}.`,
+    );
+    return undefined;
+  }
+  // A string has at least as many UTF-16 code units as code points, so short names skip the count.
+  const length = value.length > MAX_NAME_FIELD_LENGTH ? [...value].length : value.length;
+  if (length > MAX_NAME_FIELD_LENGTH) {
+    log.error(
+      namePath,
+      `name has ${length} characters, but the maximum is ${MAX_NAME_FIELD_LENGTH}. ` + 'Use a shorter name.',
+    );
+    return undefined;
+  }
+  return value;
+}
+
+/**
  * Reads a list of service names, such as `requirements` or `dependsOn`. `path` is the path of the
  * list itself and `field` its name for messages.
  */
@@ -130,7 +167,8 @@ export function readCommand(value: unknown, path: string, log: IssueLog): string
 
 /**
  * Reads an object of string values such as `environment` or `labels`. Numbers and booleans are
- * converted to strings, and objects, arrays and null are errors.
+ * converted to strings, and objects, arrays and null are errors. The result is built with
+ * `Object.fromEntries`, so keys such as `__proto__` become own properties like any other key.
  */
 export function readStringMap(
   value: unknown,
@@ -138,25 +176,30 @@ export function readStringMap(
   field: string,
   log: IssueLog,
 ): Record<string, string> {
-  const result: Record<string, string> = {};
-  if (value === undefined) return result;
+  if (value === undefined) return {};
   if (!isObject(value)) {
     log.error(
       path,
       `${field} must be an object of string values, such as {"KEY": "value"}, ` +
         `got ${describeValue(value)}.`,
     );
-    return result;
+    return {};
   }
+  const entries: [string, string][] = [];
   for (const [key, entry] of Object.entries(value)) {
     const entryPath = childPath(path, key);
     if (key === '' || key.includes('=')) {
       const message = `${field} key ${JSON.stringify(key)} is invalid. Use a name without "=".`;
       log.error(entryPath, message);
     } else if (typeof entry === 'string') {
-      result[key] = entry;
+      entries.push([key, entry]);
     } else if (typeof entry === 'number' || typeof entry === 'boolean') {
-      result[key] = String(entry);
+      entries.push([key, String(entry)]);
+    } else if (entry === null) {
+      log.error(
+        entryPath,
+        `${field} value of ${key} must be a string, got null. ` + 'Write "" for an empty value.',
+      );
     } else {
       log.error(
         entryPath,
@@ -165,7 +208,7 @@ export function readStringMap(
       );
     }
   }
-  return result;
+  return Object.fromEntries(entries);
 }
 
 /** Reads a port number that must be an integer from 1 to 65535. */

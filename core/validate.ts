@@ -12,6 +12,8 @@ import { containerName, envName } from './names';
 export interface ServiceSource {
   /** Path of the field that pins the service to a host, whether or not the document sets it. */
   targetHost: string;
+  /** Whether the document sets targetHost, even to a value the dialect rejected. */
+  targetHostWritten: boolean;
   /** Path of each port object, in the order of `ServiceSpec.ports`. */
   ports: string[];
   /** Path where the service first names each dependency, by dependency name. */
@@ -29,6 +31,22 @@ export interface DialectOutput {
   stack: StackSpec;
   source: StackSource;
 }
+
+/**
+ * Maximum number of services in one stack, which bounds the work that parsing, placement and the
+ * deploy workflow do for one document.
+ */
+export const MAX_SERVICES = 500;
+
+/** Maximum `position` of a service, well inside the database's 32-bit integer column. */
+export const MAX_POSITION = 1_000_000;
+
+/**
+ * Maximum length, in characters (code points), of a stack or service name as written. Service
+ * names are part of the deployment_containers primary key, and a PostgreSQL btree entry must fit
+ * in about 2700 bytes. Derived container names are shortened to 63 characters separately.
+ */
+export const MAX_NAME_FIELD_LENGTH = 200;
 
 /** Prefix of the labels Graphium sets on its containers, which stacks must not set. */
 const RESERVED_LABEL_PREFIX = 'io.graphium.';
@@ -229,12 +247,13 @@ function checkReservedLabels(services: readonly ServiceSpec[], log: IssueLog): v
 function checkPlacement(stack: StackSpec, source: StackSource, log: IssueLog): void {
   if (stack.placement === 'manual') {
     stack.services.forEach((service, index) => {
-      if (service.targetHost) return;
+      // A targetHost the dialect rejected already has its own error at this path.
+      if (service.targetHost || source.services[index].targetHostWritten) return;
       log.error(
         source.services[index].targetHost,
         'targetHost is missing, but placement ' +
-          '"manual" needs one on every service. Add a targetHost or choose another placement, ' +
-          'such as "auto".',
+          '"manual" needs one on every service. Add a targetHost, or use placement "single" to ' +
+          'run the whole stack on one host.',
       );
     });
   }

@@ -121,7 +121,8 @@ export function publishRequests(
   stack: StackSpec,
   assignments: Record<string, string>,
 ): Record<string, PublishRequest[]> {
-  const requests: Record<string, PublishRequest[]> = {};
+  // Entries become own properties through Object.fromEntries, even for a service named "__proto__".
+  const requests: [string, PublishRequest[]][] = [];
   for (const service of stack.services) {
     const ports = service.ports
       .filter((port) => port.hostPort !== undefined)
@@ -136,9 +137,9 @@ export function publishRequests(
     const probePort = healthProbePort(service);
     addFreePort(service.ports.find((port) => port.containerPort === probePort && port.protocol === 'tcp'));
 
-    requests[service.name] = ports;
+    requests.push([service.name, ports]);
   }
-  return requests;
+  return Object.fromEntries(requests);
 }
 
 function hasRemoteDependent(

@@ -9,6 +9,7 @@ import {
   readCommand,
   readNameList,
   readOptionalString,
+  readName,
   readPorts,
   readRequiredString,
   readStringMap,
@@ -23,7 +24,13 @@ import {
   type ServiceSpec,
   type StackSpec,
 } from '../model';
-import { defaultPlacement, type DialectOutput, type ServiceSource } from '../validate';
+import {
+  defaultPlacement,
+  MAX_POSITION,
+  MAX_SERVICES,
+  type DialectOutput,
+  type ServiceSource,
+} from '../validate';
 
 const STACK_KEYS = {
   known: ['@context', '@type', '@id', 'name', 'description', 'placement', 'datacenter', 'itemListElement'],
@@ -74,7 +81,7 @@ export function parseItemList(document: JsonObject, log: IssueLog): DialectOutpu
   checkContext(document['@context'], log);
   checkStackType(document['@type'], log);
 
-  const name = readRequiredString(document, 'name', '$', log, '"web-shop"');
+  const name = readName(document, '$', log, '"web-shop"');
   const description = readDescription(document.description, log);
   const datacenter = readOptionalString(document, 'datacenter', '$', log);
   const placement = readPlacement(document.placement, log);
@@ -171,6 +178,14 @@ function readItems(value: unknown, log: IssueLog): ReadItem[] {
     log.error(ITEMS_PATH, 'itemListElement is empty. Add at least one SoftwareApplication item.');
     return [];
   }
+  if (value.length > MAX_SERVICES) {
+    log.error(
+      ITEMS_PATH,
+      `itemListElement has ${value.length} items, but a stack may have at most ` +
+        `${MAX_SERVICES}. Split the services into several smaller stacks.`,
+    );
+    return [];
+  }
   const items: ReadItem[] = [];
   value.forEach((entry, index) => {
     const item = readItem(entry, indexPath(ITEMS_PATH, index), log);
@@ -190,7 +205,7 @@ function readItem(item: unknown, path: string, log: IssueLog): ReadItem | undefi
   checkKeys(item, path, ITEM_KEYS, log);
   checkItemType(item['@type'], path, log);
 
-  const name = readRequiredString(item, 'name', path, log, '"postgres"');
+  const name = readName(item, path, log, '"postgres"');
   const position = readPosition(item.position, childPath(path, 'position'), log);
   const image = readImage(item, path, log);
   const command = readCommand(item.command, childPath(path, 'command'), log);
@@ -199,7 +214,7 @@ function readItem(item: unknown, path: string, log: IssueLog): ReadItem | undefi
   const labels = readStringMap(item.labels, childPath(path, 'labels'), 'labels', log);
   const ports = readPorts(item.ports, childPath(path, 'ports'), log);
   const healthCheck = readHealthCheck(item.healthCheck, childPath(path, 'healthCheck'), log);
-  const targetHost = readOptionalString(item, 'targetHost', path, log);
+  const targetHost = readTargetHost(item, path, log);
   const dependencies = readDependencies(item, path, log);
   if (name === undefined) return undefined;
 
@@ -220,6 +235,7 @@ function readItem(item: unknown, path: string, log: IssueLog): ReadItem | undefi
 
   const source = {
     targetHost: childPath(path, 'targetHost'),
+    targetHostWritten: item.targetHost !== undefined,
     ports: ports.paths,
     dependencies: dependencies.paths,
   };
@@ -236,10 +252,27 @@ function checkItemType(type: unknown, path: string, log: IssueLog): void {
 }
 
 function readPosition(value: unknown, path: string, log: IssueLog): number | undefined {
-  if (Number.isInteger(value) && (value as number) > 0) return value as number;
+  if (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_POSITION) {
+    return value as number;
+  }
   const found =
-    value === undefined ? 'is missing' : `must be an integer greater than 0, got ` + describeValue(value);
+    value === undefined
+      ? 'is missing'
+      : `must be an integer from 1 to ${MAX_POSITION}, got ` + describeValue(value);
   log.error(path, `position ${found}. Number the items 1, 2, 3 and so on, each position once.`);
+  return undefined;
+}
+
+/** Reads the optional host pin of an item. An empty string is rejected, not read as absent. */
+function readTargetHost(item: JsonObject, path: string, log: IssueLog): string | undefined {
+  const value = item.targetHost;
+  if (typeof value !== 'string' || value.trim() !== '') {
+    return readOptionalString(item, 'targetHost', path, log);
+  }
+  log.error(
+    childPath(path, 'targetHost'),
+    'targetHost must not be empty. Set it to the name of a registered host, or remove it.',
+  );
   return undefined;
 }
 
@@ -267,13 +300,13 @@ interface DependencyList {
 
 function readDependencies(item: JsonObject, path: string, log: IssueLog): DependencyList {
   const merged = new Map<string, Dependency>();
-  const paths: Record<string, string> = {};
+  const paths = new Map<string, string>();
 
   const add = (dependency: Dependency, at: string): void => {
     const existing = merged.get(dependency.name);
     if (!existing) {
       merged.set(dependency.name, dependency);
-      paths[dependency.name] = at;
+      paths.set(dependency.name, at);
       return;
     }
     existing.waitForHealthy ||= dependency.waitForHealthy;
@@ -291,7 +324,8 @@ function readDependencies(item: JsonObject, path: string, log: IssueLog): Depend
   for (const named of readNameList(item.dependsOn, dependsOnPath, 'dependsOn', log)) {
     add({ name: named.name, waitForHealthy: false }, named.path);
   }
-  return { list: [...merged.values()], paths };
+  // Object.fromEntries keeps a dependency named "__proto__" as an own property.
+  return { list: [...merged.values()], paths: Object.fromEntries(paths) };
 }
 
 function mergeConnectionString(existing: Dependency, added: Dependency, at: string, log: IssueLog) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LABELS, containerName, envName, fnv1a32, stackSlug } from '../../core/names';
+import { LABELS, containerName, envName, fnv1a32, hasLetterOrDigit, stackSlug } from '../../core/names';
 
 const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
@@ -134,6 +134,16 @@ describe('envName', () => {
 
   it('replaces each character on its own', () => {
     expect(envName('a--b')).toBe('A__B');
+  });
+});
+
+describe('hasLetterOrDigit', () => {
+  it.each(['a', 'Z', '7', 'web-shop', '日本語スタック', 'é'])('accepts %j', (name) => {
+    expect(hasLetterOrDigit(name)).toBe(true);
+  });
+
+  it.each(['', ' ', '..', '-', '!!!', '★', '_'])('rejects %j', (name) => {
+    expect(hasLetterOrDigit(name)).toBe(false);
   });
 });
 

@@ -138,6 +138,13 @@ describe('parseStack dependencies', () => {
   });
 });
 
+describe('parseStack keys from names', () => {
+  it('reports a missing dependency named __proto__ at its path', () => {
+    const result = parseStack(stackOf([item('app', 1, { requirements: ['__proto__'] })]));
+    expectIssue(result.errors, `${FIRST}.requirements[0]`, '"__proto__" is not a service');
+  });
+});
+
 describe('parseStack cycles', () => {
   it('rejects a self-dependency', () => {
     const result = parseStack(stackOf([item('a', 1, { requirements: ['a'] })]));

@@ -66,6 +66,14 @@ describe('parseStack health check kinds', () => {
     expect(check).toEqual({ kind: 'http', path: '/', headers: {}, ...HEALTH_DEFAULTS });
   });
 
+  it('keeps a __proto__ header as an own property', () => {
+    const headers = JSON.parse('{"__proto__": "x"}');
+    const check = checkOf({ type: 'http', headers });
+    if (check?.kind !== 'http') throw new Error(`expected an http check, got ${check?.kind}`);
+    expect(Object.getOwnPropertyDescriptor(check.headers, '__proto__')?.value).toBe('x');
+    expect(Object.getPrototypeOf(check.headers)).toBe(Object.prototype);
+  });
+
   it('reads http path, port and headers', () => {
     const check = checkOf({ type: 'HTTP', path: '/health', port: 9000, headers: { Host: 'shop' } });
     expect(check).toMatchObject({ kind: 'http', path: '/health', port: 9000 });

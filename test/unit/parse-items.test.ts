@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseStack } from '../../core/parse';
+import { MAX_NAME_FIELD_LENGTH, MAX_POSITION } from '../../core/validate';
 import { expectIssue, item, stackFrom, stackOf } from './stack-documents';
 
 const FIRST = '$.itemListElement[0]';
@@ -40,9 +41,13 @@ describe('parseStack items', () => {
     expectIssue(parseItems(document).errors, `${FIRST}.position`, 'position is missing');
   });
 
-  it.each([0, -1, 1.5, '1', null])('rejects position %j', (position) => {
+  it.each([0, -1, 1.5, '1', null, 2147483648, 1e300, MAX_POSITION + 1])('rejects position %j', (position) => {
     const result = parseItems(item('db', 1, { position }));
-    expectIssue(result.errors, `${FIRST}.position`, 'greater than 0');
+    expectIssue(result.errors, `${FIRST}.position`, `integer from 1 to ${MAX_POSITION}`);
+  });
+
+  it('accepts the maximum position', () => {
+    expect(stackFrom(parseItems(item('db', MAX_POSITION))).services[0].position).toBe(MAX_POSITION);
   });
 
   it('rejects duplicate positions', () => {
@@ -58,6 +63,24 @@ describe('parseStack items', () => {
 
   it('rejects non-string name', () => {
     expectIssue(parseItems(item('db', 1, { name: 7 })).errors, `${FIRST}.name`, 'non-empty string');
+  });
+
+  it.each(['..', '-', '!!!', ' ', '★'])('rejects name %j without letters', (name) => {
+    expectIssue(parseItems(item(name, 1)).errors, `${FIRST}.name`, 'at least one letter or digit');
+  });
+
+  it('accepts a name of non-ASCII letters', () => {
+    expect(stackFrom(parseItems(item('データベース', 1))).services[0].name).toBe('データベース');
+  });
+
+  it('rejects a name over the length limit', () => {
+    const result = parseItems(item('a'.repeat(500_000), 1));
+    expectIssue(result.errors, `${FIRST}.name`, `maximum is ${MAX_NAME_FIELD_LENGTH}`);
+  });
+
+  it('accepts a name at the length limit', () => {
+    const name = 'a'.repeat(MAX_NAME_FIELD_LENGTH);
+    expect(stackFrom(parseItems(item(name, 1))).services[0].name).toBe(name);
   });
 
   it('rejects duplicate names', () => {
@@ -124,6 +147,30 @@ describe('parseStack items', () => {
     expectIssue(result.errors, `${FIRST}.environment.BAD`, 'must be a string');
   });
 
+  it('explains how to write an empty environment value', () => {
+    const result = parseItems(item('db', 1, { environment: { X: null } }));
+    expectIssue(result.errors, `${FIRST}.environment.X`, 'Write "" for an empty value');
+  });
+
+  it.each(['__proto__', 'constructor', 'prototype'])('keeps environment key %s', (key) => {
+    const environment = JSON.parse(`{"${key}": "x", "A": "1"}`);
+    const [service] = stackFrom(parseItems(item('db', 1, { environment }))).services;
+    expect(Object.hasOwn(service.environment, key)).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(service.environment, key)?.value).toBe('x');
+    expect(Object.getPrototypeOf(service.environment)).toBe(Object.prototype);
+    expect(Object.keys(service.environment)).toEqual([key, 'A']);
+  });
+
+  it('keeps a __proto__ label without touching Object.prototype', () => {
+    const labels = JSON.parse('{"__proto__": "x"}');
+    const [service] = stackFrom(parseItems(item('db', 1, { labels }))).services;
+    expect(Object.getOwnPropertyDescriptor(service.labels, '__proto__')?.value).toBe('x');
+    expect(JSON.stringify(service.labels)).toBe('{"__proto__":"x"}');
+    expect(Object.getPrototypeOf(service.labels)).toBe(Object.prototype);
+    expect(Object.hasOwn(Object.prototype, 'x')).toBe(false);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
   it('rejects environment that is not an object', () => {
     const result = parseItems(item('db', 1, { environment: ['A=1'] }));
     expectIssue(result.errors, `${FIRST}.environment`, 'object');
@@ -157,6 +204,20 @@ describe('parseStack items', () => {
   it('rejects non-string targetHost', () => {
     const result = parseItems(item('db', 1, { targetHost: 1 }));
     expectIssue(result.errors, `${FIRST}.targetHost`, 'targetHost must be a non-empty string');
+  });
+
+  it('rejects empty targetHost once', () => {
+    const document = stackOf([item('db', 1, { targetHost: '' })], { placement: 'manual' });
+    const errors = parseStack(document).errors.filter((issue) => issue.path === `${FIRST}.targetHost`);
+    expect(errors).toEqual([
+      { path: `${FIRST}.targetHost`, message: expect.stringContaining('must not be empty') },
+    ]);
+  });
+
+  it('rejects invalid targetHost once under manual', () => {
+    const document = stackOf([item('db', 1, { targetHost: 1 })], { placement: 'manual' });
+    const errors = parseStack(document).errors.filter((issue) => issue.path === `${FIRST}.targetHost`);
+    expect(errors).toHaveLength(1);
   });
 
   it('reports every invalid item at once', () => {

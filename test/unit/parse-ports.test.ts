@@ -123,6 +123,13 @@ describe('parseStack placement pins', () => {
     expectNoIssue(result.errors, `${FIRST}.targetHost`);
   });
 
+  it('suggests single placement for a missing targetHost', () => {
+    const document = stackOf([item('a', 1)], { placement: 'manual' });
+    const [error] = parseStack(document).errors;
+    expect(error.message).toContain('placement "single"');
+    expect(error.message).not.toContain('"auto"');
+  });
+
   it('rejects single placement with different hosts', () => {
     const items = [item('a', 1, { targetHost: 'h1' }), item('b', 2, { targetHost: 'h2' })];
     const document = stackOf(items, { placement: 'single' });

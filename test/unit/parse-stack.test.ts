@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseStack } from '../../core/parse';
+import { MAX_NAME_FIELD_LENGTH, MAX_SERVICES } from '../../core/validate';
 import { expectIssue, expectNoIssue, item, stackFrom, stackOf } from './stack-documents';
 
 describe('parseStack dispatch', () => {
@@ -57,6 +58,34 @@ describe('parseStack stack fields', () => {
     expectIssue(parseStack(stackOf([item('a', 1)], { name: ' ' })).errors, '$.name', 'name');
   });
 
+  it.each(['..', '-', '!!!', '', ' ', '★'])('rejects name %j without letters', (name) => {
+    const result = parseStack(stackOf([item('a', 1)], { name }));
+    expectIssue(result.errors, '$.name', 'must contain at least one letter or digit');
+    expect(result.stack).toBeUndefined();
+  });
+
+  it('accepts a name of non-ASCII letters', () => {
+    expect(stackFrom(parseStack(stackOf([item('a', 1)], { name: '日本語スタック' }))).name).toBe(
+      '日本語スタック',
+    );
+  });
+
+  it('accepts a name at the length limit', () => {
+    const name = 'a'.repeat(MAX_NAME_FIELD_LENGTH);
+    expect(stackFrom(parseStack(stackOf([item('a', 1)], { name }))).name).toBe(name);
+  });
+
+  it('rejects a name over the length limit', () => {
+    const name = 'a'.repeat(MAX_NAME_FIELD_LENGTH + 1);
+    const result = parseStack(stackOf([item('a', 1)], { name }));
+    expectIssue(result.errors, '$.name', `maximum is ${MAX_NAME_FIELD_LENGTH}`);
+  });
+
+  it('counts name length in code points', () => {
+    const name = '𠀀'.repeat(MAX_NAME_FIELD_LENGTH);
+    expect(stackFrom(parseStack(stackOf([item('a', 1)], { name }))).name).toBe(name);
+  });
+
   it('rejects non-string description', () => {
     const result = parseStack(stackOf([item('a', 1)], { description: 5 }));
     expectIssue(result.errors, '$.description', 'description');
@@ -102,6 +131,26 @@ describe('parseStack stack fields', () => {
   it('rejects non-array itemListElement', () => {
     const result = parseStack(stackOf([], { itemListElement: { a: 1 } }));
     expectIssue(result.errors, '$.itemListElement', 'array');
+  });
+});
+
+describe('parseStack item count', () => {
+  const items = (count: number) => Array.from({ length: count }, (_, index) => item(`s${index}`, index + 1));
+
+  it('accepts the maximum number of items', () => {
+    expect(stackFrom(parseStack(stackOf(items(MAX_SERVICES)))).services).toHaveLength(MAX_SERVICES);
+  });
+
+  it('rejects more than the maximum', () => {
+    const result = parseStack(stackOf(items(MAX_SERVICES + 1)));
+    expectIssue(result.errors, '$.itemListElement', `at most ${MAX_SERVICES}`);
+    expectIssue(result.errors, '$.itemListElement', 'Split');
+    expect(result.stack).toBeUndefined();
+  });
+
+  it('rejects 5000 items with one error', () => {
+    const result = parseStack(stackOf(items(5000)));
+    expect(result.errors).toEqual([{ path: '$.itemListElement', message: expect.stringContaining('5000') }]);
   });
 });
 

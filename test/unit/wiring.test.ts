@@ -150,6 +150,15 @@ describe('publishRequests', () => {
   });
   const stack: StackSpec = { name: 'shop', placement: 'auto', services: [db, api] };
 
+  it('keeps a service named __proto__', () => {
+    const proto = service('__proto__', { ports: [{ containerPort: 80, hostPort: 8080, protocol: 'tcp' }] });
+    const requests = publishRequests({ name: 'shop', placement: 'single', services: [proto] }, {});
+    expect(Object.getOwnPropertyDescriptor(requests, '__proto__')?.value).toEqual([
+      { containerPort: 80, hostPort: 8080, protocol: 'tcp' },
+    ]);
+    expect(Object.getPrototypeOf(requests)).toBe(Object.prototype);
+  });
+
   it('publishes ports with a host port', () => {
     const requests = publishRequests(stack, { db: 'h1', api: 'h1' });
     expect(requests).toEqual({
