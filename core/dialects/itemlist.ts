@@ -278,13 +278,41 @@ function readTargetHost(item: JsonObject, path: string, log: IssueLog): string |
 
 function readImage(item: JsonObject, path: string, log: IssueLog): string | undefined {
   const image = readRequiredString(item, 'image', path, log, '"postgres:17"');
-  if (image === undefined || !/\s/.test(image)) return image;
-  log.error(
-    childPath(path, 'image'),
-    `image ${JSON.stringify(image)} contains whitespace. ` +
-      'Write the image reference without spaces, such as "postgres:17".',
-  );
-  return undefined;
+  if (image === undefined) return image;
+  if (/\s/.test(image)) {
+    log.error(
+      childPath(path, 'image'),
+      `image ${JSON.stringify(image)} contains whitespace. ` +
+        'Write the image reference without spaces, such as "postgres:17".',
+    );
+    return undefined;
+  }
+  if (!isImageReference(image)) {
+    log.error(
+      childPath(path, 'image'),
+      `image ${JSON.stringify(image).slice(0, 120)} is not a valid image reference. Repository names ` +
+        'are lower-case, optionally after a registry host, with an optional tag or digest, ' +
+        'such as "postgres:17" or "registry.example.com:5000/team/app:1.2".',
+    );
+    return undefined;
+  }
+  return image;
+}
+
+// Docker's reference grammar: [registry[:port]/]path[:tag][@digest], with lower-case path
+// components. Docker rejects anything else when it creates the container.
+const DOMAIN_PART = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const PATH_PART = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const IMAGE_REFERENCE = new RegExp(
+  `^(?:${DOMAIN_PART}(?:\\.${DOMAIN_PART})*(?::[0-9]+)?/)?${PATH_PART}(?:/${PATH_PART})*` +
+    '(?::[\\w][\\w.-]{0,127})?' +
+    '(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$',
+);
+
+/** Reports whether `image` follows Docker's image reference grammar, at most 255 characters before a tag. */
+export function isImageReference(image: string): boolean {
+  const name = image.split(/[:@]/)[0] ?? '';
+  return image.length <= 512 && name.length <= 255 && IMAGE_REFERENCE.test(image);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseStack } from '../../core/parse';
+import { isImageReference } from '../../core/dialects/itemlist';
 import { MAX_NAME_FIELD_LENGTH, MAX_POSITION } from '../../core/validate';
 import { expectIssue, item, stackFrom, stackOf } from './stack-documents';
 
@@ -114,6 +115,11 @@ describe('parseStack items', () => {
     expectIssue(result.errors, `${FIRST}.image`, 'whitespace');
   });
 
+  it('rejects an invalid image reference', () => {
+    const result = parseItems(item('db', 1, { image: 'UPPER/Case:Tag' }));
+    expectIssue(result.errors, `${FIRST}.image`, 'is not a valid image reference');
+  });
+
   it('reads a command array', () => {
     const command = ['start-postgres', '-c', 'x'];
     const [service] = stackFrom(parseItems(item('db', 1, { command }))).services;
@@ -225,4 +231,26 @@ describe('parseStack items', () => {
     expectIssue(result.errors, `${FIRST}.image`, 'image');
     expectIssue(result.errors, `${SECOND}.command`, 'array');
   });
+});
+
+describe('image references', () => {
+  it.each([
+    'postgres',
+    'postgres:17',
+    'graphium/services:lab',
+    'docker.dragonflydb.io/dragonflydb/dragonfly:v1.26.1',
+    'localhost:5000/team/app',
+    'registry.example.com:5000/team/app:1.2',
+    'app@sha256:' + 'a'.repeat(64),
+    'my_app__x.y-z:Tag_1.0-rc',
+  ])('accepts %s', (image) => {
+    expect(isImageReference(image)).toBe(true);
+  });
+
+  it.each(['UPPER/Case:Tag', '::::', 'app:', ':tag', 'app:-tag', 'App', 'a//b', 'app@sha256:xyz', '-app'])(
+    'rejects %s',
+    (image) => {
+      expect(isImageReference(image)).toBe(false);
+    },
+  );
 });
