@@ -15,6 +15,8 @@ import { awaitHealthy } from './health';
 import {
   loadHosts,
   markStackRemoved,
+  markStackRemoving,
+  recordTeardownFailure,
   saveOutcome,
   savePlacement,
   stackHostNames,
@@ -119,6 +121,20 @@ export function createActivities({ db }: ActivityDeps) {
         );
       }
       await removeById(dockerFor(record), containerId);
+    },
+
+    async recordStackRemoving({ stackSlug }: { stackSlug: string }): Promise<void> {
+      await markStackRemoving(db, stackSlug);
+    },
+
+    async recordTeardownFailure({
+      stackSlug,
+      failure,
+    }: {
+      stackSlug: string;
+      failure: string[];
+    }): Promise<void> {
+      await recordTeardownFailure(db, stackSlug, failure);
     },
 
     async recordStackRemoved({ stackSlug }: { stackSlug: string }): Promise<void> {

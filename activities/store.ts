@@ -78,13 +78,42 @@ export async function saveOutcome(db: Database, outcome: OutcomeInput): Promise<
   });
 }
 
+/** Mark the running deployments of a stack as being removed, so the API shows the teardown. */
+export async function markStackRemoving(db: Database, stackSlug: string): Promise<void> {
+  await db
+    .update(deployments)
+    .set({ status: 'removing', failure: null, updatedAt: new Date() })
+    .where(and(eq(deployments.stackSlug, stackSlug), inArray(deployments.status, ['running', 'removing'])));
+}
+
+/** Keep the deployments being removed in that state, with why the teardown could not finish. */
+export async function recordTeardownFailure(
+  db: Database,
+  stackSlug: string,
+  failure: string[],
+): Promise<void> {
+  await db
+    .update(deployments)
+    .set({ failure, updatedAt: new Date() })
+    .where(and(eq(deployments.stackSlug, stackSlug), eq(deployments.status, 'removing')));
+}
+
 /** Mark the deployments of a stack that may still own containers as removed; failed ones keep their status. */
 export async function markStackRemoved(db: Database, stackSlug: string): Promise<void> {
   const live: DeploymentStatus[] = ['accepted', 'deploying', 'running', 'removing'];
-  await db
-    .update(deployments)
-    .set({ status: 'removed', updatedAt: new Date() })
-    .where(and(eq(deployments.stackSlug, stackSlug), inArray(deployments.status, live)));
+  await db.transaction(async (tx) => {
+    const removed = await tx
+      .update(deployments)
+      .set({ status: 'removed', updatedAt: new Date() })
+      .where(and(eq(deployments.stackSlug, stackSlug), inArray(deployments.status, live)))
+      .returning({ id: deployments.id });
+    if (removed.length === 0) return;
+    const ids = removed.map((row) => row.id);
+    await tx
+      .update(deploymentContainers)
+      .set({ health: 'removed' })
+      .where(inArray(deploymentContainers.deploymentId, ids));
+  });
 }
 
 /**

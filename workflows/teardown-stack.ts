@@ -20,6 +20,7 @@ const hosts = proxyActivities<Activities>({
  */
 export async function teardownStack(input: TeardownInput): Promise<TeardownResult> {
   const slug = stackSlug(input.stackName);
+  await hosts.recordStackRemoving({ stackSlug: slug });
   const { containers, unreachable } = await hosts.listStackContainers({ stackSlug: slug });
   const result: TeardownResult = { removed: [], failed: [] };
   await Promise.all(
@@ -44,12 +45,12 @@ export async function teardownStack(input: TeardownInput): Promise<TeardownResul
     });
   }
   if (result.failed.length > 0) {
-    throw ApplicationFailure.nonRetryable(
+    const message =
       `teardown of stack "${input.stackName}" left ${result.failed.length} container(s) or host(s) unchecked; ` +
-        'run the teardown again once the hosts are reachable',
-      'TeardownIncomplete',
-      result,
-    );
+      'run the teardown again once the hosts are reachable';
+    const reasons = result.failed.map((f) => `${f.host}/${f.containerName}: ${f.error}`);
+    await hosts.recordTeardownFailure({ stackSlug: slug, failure: [message, ...reasons] });
+    throw ApplicationFailure.nonRetryable(message, 'TeardownIncomplete', result);
   }
   await hosts.recordStackRemoved({ stackSlug: slug });
   return result;

@@ -129,6 +129,7 @@ describe('deploy across three lab hosts', () => {
     expect(await stackContainers('Distributed App')).toEqual([]);
     const removed = await graphium.request('GET', `/deployments/${accepted.body.deploymentId}`);
     expect(removed.body.status).toBe('removed');
+    expect(removed.body.containers.map((c: any) => c.health)).toEqual(['removed', 'removed', 'removed']);
   });
 
   it('rejects a second deploy of a stack still deploying', async () => {
