@@ -2,7 +2,16 @@
 import type { RequestIdVariables } from 'hono/request-id';
 import type { Database } from '../db/client';
 import type { Logger } from '../lib/logger';
+import type { HostRecord } from '../core/model';
 import type { Deployer } from './deployer';
+
+/** What registering a host learned from its Docker daemon. */
+export interface DaemonCheck {
+  reachable: boolean;
+  version?: string;
+  apiVersion?: string;
+  error?: string;
+}
 
 export interface AppDeps {
   db: Database;
@@ -12,6 +21,8 @@ export interface AppDeps {
   temporalUiUrl: string;
   /** Temporal namespace of the workflows, for links in responses. */
   namespace: string;
+  /** Asks a newly registered host's daemon for its version. Default: a real Docker call. */
+  checkDaemon?: (host: Pick<HostRecord, 'name' | 'docker'>) => Promise<DaemonCheck>;
 }
 
 export interface AppEnv {

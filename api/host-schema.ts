@@ -13,9 +13,13 @@ const hostName = z
     'must be 1 to 63 lowercase letters, digits or hyphens, and start and end with a letter or digit',
   );
 
-const networkAddress = z.union([z.ipv4(), z.ipv6(), z.hostname()], {
-  error: requiredOr('must be an IPv4 address, an IPv6 address or a host name'),
-});
+const networkAddress = z
+  .union([z.ipv4(), z.ipv6(), z.hostname()], {
+    error: requiredOr('must be an IPv4 address, an IPv6 address or a host name'),
+  })
+  .refine((value) => !['0.0.0.0', '::', '[::]'].includes(value), {
+    message: 'must be an address other hosts can reach, not the unspecified address',
+  });
 
 const tcpPort = z
   .number({ error: requiredOr('must be a number') })
@@ -25,7 +29,8 @@ const tcpPort = z
 
 const absolutePath = z
   .string({ error: requiredOr('must be a string') })
-  .startsWith('/', 'must be an absolute path');
+  .startsWith('/', 'must be an absolute path')
+  .refine((value) => !value.split('/').includes('..'), { message: 'must not contain ".." segments' });
 
 /** A PEM file path; inline PEM text is rejected so key material never reaches the database. */
 const pemPath = z

@@ -1,8 +1,16 @@
 /** Routes of the host registry: `/hosts`. */
 import { Hono } from 'hono';
-import { createHost, deleteHost, getHost, listHosts, type Host } from '../db/repository';
-import type { AppDeps, AppEnv } from './context';
-import { NotFoundError } from './errors';
+import { dockerFor, dockerMessage, withTimeout } from '../activities/docker';
+import {
+  createHost,
+  deleteHost,
+  deploymentsUsingHost,
+  getHost,
+  listHosts,
+  type Host,
+} from '../db/repository';
+import type { AppDeps, AppEnv, DaemonCheck } from './context';
+import { ApiError, NotFoundError } from './errors';
 import { newHostSchema, publicEndpoint } from './host-schema';
 import { readJson, validate } from './validation';
 
@@ -22,6 +30,22 @@ function hostView(host: Host) {
   };
 }
 
+/** Time allowed for a newly registered daemon to answer; a slower one still registers. */
+const DAEMON_CHECK_TIMEOUT_MS = 3_000;
+
+/**
+ * Ask the daemon for its version, so a mistyped endpoint shows at once. The host is
+ * registered either way, because a host may be down only for the moment.
+ */
+export async function checkDaemon(host: Pick<Host, 'name' | 'docker'>): Promise<DaemonCheck> {
+  try {
+    const version = await withTimeout(dockerFor(host).version(), DAEMON_CHECK_TIMEOUT_MS, 'docker version');
+    return { reachable: true, version: version.Version, apiVersion: version.ApiVersion };
+  } catch (error) {
+    return { reachable: false, error: `Docker daemon did not answer: ${dockerMessage(error)}` };
+  }
+}
+
 function hostNotFound(name: string): NotFoundError {
   const message = `host "${name}" is not registered; GET /hosts lists the registered hosts`;
   return new NotFoundError(message);
@@ -34,9 +58,10 @@ export function hostRoutes(deps: AppDeps): Hono<AppEnv> {
   app.post('/', async (c) => {
     const body = validate(newHostSchema, await readJson(c), 'host');
     const host = await createHost(deps.db, body);
-    deps.logger.info({ host: host.name, address: host.address }, 'host registered');
+    const check = await (deps.checkDaemon ?? checkDaemon)(host);
+    deps.logger.info({ host: host.name, address: host.address, ...check }, 'host registered');
     c.header('Location', `/hosts/${encodeURIComponent(host.name)}`);
-    return c.json(hostView(host), 201);
+    return c.json({ ...hostView(host), daemon: check }, 201);
   });
 
   app.get('/', async (c) => {
@@ -53,6 +78,17 @@ export function hostRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.delete('/:name', async (c) => {
     const name = c.req.param('name');
+    if (!(await getHost(deps.db, name))) throw hostNotFound(name);
+    const users = await deploymentsUsingHost(deps.db, name);
+    if (users.length > 0) {
+      const list = users.map((u) => `${u.deploymentId} (stack "${u.stackName}", ${u.status})`).join(', ');
+      throw new ApiError(
+        409,
+        'host_in_use',
+        `host "${name}" is used by ${list}; remove those stacks with DELETE /stacks/<name>, ` +
+          'or wait for deployments in progress to finish, then delete the host',
+      );
+    }
     if (!(await deleteHost(deps.db, name))) throw hostNotFound(name);
     deps.logger.info({ host: name }, 'host deleted');
     return c.body(null, 204);

@@ -1,7 +1,7 @@
 /** Repository functions for the host map: the containers of each deployment. */
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Database } from './client';
-import { deploymentContainers } from './schema';
+import { deploymentContainers, deployments } from './schema';
 
 /** One container of a deployment as stored. */
 export type DeploymentContainer = typeof deploymentContainers.$inferSelect;
@@ -36,4 +36,30 @@ export async function listDeploymentContainers(
     .from(deploymentContainers)
     .where(eq(deploymentContainers.deploymentId, deploymentId))
     .orderBy(asc(deploymentContainers.position), asc(deploymentContainers.service));
+}
+
+/**
+ * Lists the deployments that still run containers on a host, or may place some there
+ * because they are still deploying, one row per deployment.
+ */
+export async function deploymentsUsingHost(
+  db: Database,
+  hostName: string,
+): Promise<{ deploymentId: string; stackName: string; status: string }[]> {
+  const withContainers = await db
+    .selectDistinct({
+      deploymentId: deployments.id,
+      stackName: deployments.stackName,
+      status: deployments.status,
+    })
+    .from(deploymentContainers)
+    .innerJoin(deployments, eq(deployments.id, deploymentContainers.deploymentId))
+    .where(
+      and(eq(deploymentContainers.hostName, hostName), inArray(deployments.status, ['running', 'removing'])),
+    );
+  const inFlight = await db
+    .select({ deploymentId: deployments.id, stackName: deployments.stackName, status: deployments.status })
+    .from(deployments)
+    .where(inArray(deployments.status, ['accepted', 'deploying']));
+  return [...withContainers, ...inFlight];
 }

@@ -115,7 +115,7 @@ export async function registerLabHosts(graphium: TestGraphium, hosts: LabHost[])
       labels: host.labels,
       imagePull: 'never',
     });
-    if (response.status !== 201) {
+    if (response.status !== 201 || response.body.daemon?.reachable !== true) {
       throw new Error(
         `registering ${host.name} returned ${response.status}: ${JSON.stringify(response.body)}`,
       );

@@ -117,6 +117,8 @@ export async function resetApi(db: Database): Promise<TestApi> {
     deployer,
     temporalUiUrl: TEMPORAL_UI_URL,
     namespace: 'default',
+    // Host bodies here name addresses outside this machine, so no request may reach them.
+    checkDaemon: async () => ({ reachable: false, error: 'not checked in unit tests' }),
   });
   const send = (method: string, path: string, body?: unknown) => {
     const init: RequestInit = { method };
@@ -149,5 +151,5 @@ export function stackDocument(name: string, hosts: [string, string]): Record<str
 
 /** Body of a valid `POST /hosts` request. */
 export function hostBody(name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, docker: 'unix:///var/run/docker.sock', address: '10.0.0.1', ...overrides };
+  return { name, docker: 'unix:///run/graphium-test/absent.sock', address: '10.0.0.1', ...overrides };
 }

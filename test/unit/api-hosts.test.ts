@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../db/client';
 import { MAX_BODY_BYTES } from '../../api/app';
+import { insertDeployment, replaceDeploymentContainers } from '../../db/repository';
 import {
   PGLITE_START_TIMEOUT_MS,
   hostBody,
@@ -40,7 +41,7 @@ describe('POST /hosts', () => {
     expect(response.headers.get('Location')).toBe('/hosts/host1');
     const host = await response.json();
     expect(host.name).toBe('host1');
-    expect(host.docker).toEqual({ protocol: 'unix', socketPath: '/var/run/docker.sock' });
+    expect(host.docker).toEqual({ protocol: 'unix', socketPath: '/run/graphium-test/absent.sock' });
     expect(host.address).toBe('10.0.0.1');
     expect(host.datacenter).toBe('default');
     expect(host.labels).toEqual({ zone: 'a' });
@@ -268,5 +269,64 @@ describe('request handling', () => {
     const body = await response.json();
     expect(body.error.code).toBe('not_found');
     expect(body.error.message).toBe('no route matches GET /nothing-here');
+  });
+});
+
+describe('host registration checks', () => {
+  it('rejects the unspecified address', async () => {
+    for (const address of ['0.0.0.0', '::']) {
+      const response = await api.send('POST', '/hosts', hostBody('h', { address }));
+
+      expect(response.status).toBe(400);
+      expect((await detailsByPath(response))['$.address']).toContain('not the unspecified address');
+    }
+  });
+
+  it('rejects a socket path with .. segments', async () => {
+    const response = await api.send('POST', '/hosts', hostBody('h', { docker: 'unix:///tmp/../etc/passwd' }));
+
+    expect(response.status).toBe(400);
+    expect((await detailsByPath(response))['$.docker.socketPath']).toContain('".."');
+  });
+
+  it('reports what the daemon answered', async () => {
+    const response = await api.send('POST', '/hosts', hostBody('h'));
+
+    expect(response.status).toBe(201);
+    expect((await response.json()).daemon).toEqual({ reachable: false, error: 'not checked in unit tests' });
+  });
+
+  it('keeps a host that a running stack uses', async () => {
+    expect((await api.send('POST', '/hosts', hostBody('busy'))).status).toBe(201);
+    await insertDeployment(api.db, {
+      id: 'dep_busy',
+      stackName: 'Busy',
+      stackSlug: 'busy',
+      workflowId: 'graphium-deploy-busy',
+      status: 'running',
+      strategy: 'manual',
+      spec: { name: 'Busy', placement: 'manual', services: [] },
+    });
+    await replaceDeploymentContainers(api.db, 'dep_busy', [
+      {
+        service: 'db',
+        hostName: 'busy',
+        hostAddress: '10.0.0.1',
+        containerId: 'c1',
+        containerName: 'busy-db',
+        image: 'postgres:16',
+        ports: [],
+        connections: [],
+        health: 'healthy',
+        position: 1,
+      },
+    ]);
+    const response = await api.send('DELETE', '/hosts/busy');
+
+    expect(response.status).toBe(409);
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('host_in_use');
+    expect(error.message).toContain('dep_busy (stack "Busy", running)');
+    expect((await api.send('GET', '/hosts/busy')).status).toBe(200);
   });
 });
