@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Activities } from '../../activities';
 import type { StartContainerInput } from '../../activities/containers';
 import type { HostRecord, ServiceSpec, StackSpec } from '../../core/model';
+import { MAX_SERVICES } from '../../core/validate';
 import { installRuntime, workflowBundle } from '../../lib/worker';
 import { progressQuery, type DeployInput } from '../../workflows/contract';
 
@@ -290,6 +291,19 @@ describe('deployStack workflow', () => {
     expect(recorder.calls).not.toContain('start:db');
     expect(recorder.calls.filter((c) => c.startsWith('remove:'))).toEqual(['remove:db']);
     expect(chain(error).at(-1)).toContain('is not on host host-1');
+  });
+
+  it('deploys the largest stack the parser accepts', async () => {
+    const services = Array.from({ length: MAX_SERVICES }, (_, i) =>
+      service(`svc${i}`, i + 1, { targetHost: `host-${(i % 3) + 1}` }),
+    );
+    const stack: StackSpec = { name: `Wide ${randomUUID().slice(0, 8)}`, placement: 'manual', services };
+    const recorder = newRecorder();
+    const result = await runWithWorker(stack, recorder, {}, (h) => h.result());
+
+    expect(result.services).toHaveLength(MAX_SERVICES);
+    expect(recorder.calls.filter((c) => c.startsWith('start:'))).toHaveLength(MAX_SERVICES);
+    expect(recorder.calls.at(-1)).toBe('record:running');
   });
 
   it('compensates when cancelled during a health wait', async () => {
