@@ -26,9 +26,28 @@ const wrapperSchema = z.object({
  * have a `stack` field is still read as a document.
  */
 export function readDeploymentRequest(body: unknown): DeploymentRequest {
+  rejectWrapperExtras(body);
   if (!isWrapper(body)) return { document: body };
   const wrapper = validate(wrapperSchema, body, 'deployment request');
   return { document: wrapper.stack, strict: wrapper.strict };
+}
+
+/**
+ * A body with a `stack` object and no stack-document keys is meant as the wrapper, so any
+ * key besides `stack` and `strict` is named instead of the body being read as a document.
+ */
+function rejectWrapperExtras(body: unknown): void {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+  const record = body as Record<string, unknown>;
+  if (typeof record.stack !== 'object' || record.stack === null) return;
+  if ('itemListElement' in record || '@graph' in record || '@type' in record) return;
+  const extras = Object.keys(record).filter((key) => !WRAPPER_KEYS.has(key));
+  if (extras.length === 0) return;
+  const details = extras.map((key) => ({
+    path: `$.${key}`,
+    message: `unknown key "${key}"; a deployment request has only "stack" and "strict"`,
+  }));
+  throw new ValidationError('deployment request has unknown keys; see details', details);
 }
 
 function isWrapper(body: unknown): body is Record<string, unknown> {

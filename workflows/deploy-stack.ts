@@ -126,7 +126,9 @@ export async function deployStack(input: DeployInput): Promise<DeployResult> {
       compensate(deploymentId, compensations, progress),
     );
     progress.phase = cancelled ? 'cancelled' : 'rolled back';
-    const failure = causeChain(error);
+    const failure = cancelled
+      ? ['the deployment was cancelled on request', ...causeChain(error)]
+      : causeChain(error);
     await CancellationScope.nonCancellable(() =>
       records.recordOutcome({
         ...outcome(input, progress, cancelled ? 'cancelled' : 'rolled_back'),

@@ -106,6 +106,21 @@ describe('POST /deployments validation', () => {
     expect(api.deployer.calls).toEqual([]);
   });
 
+  it('names unknown keys of the request wrapper', async () => {
+    const document = stackDocument('Web App', ['host1', 'host2']);
+    const response = await api.send('POST', '/deployments', { stack: document, dryRun: true });
+
+    expect(response.status).toBe(400);
+    const body = await response.json();
+    expect(body.error.details).toEqual([
+      {
+        path: '$.dryRun',
+        message: 'unknown key "dryRun"; a deployment request has only "stack" and "strict"',
+      },
+    ]);
+    expect(api.deployer.calls).toEqual([]);
+  });
+
   it('rejects a non-boolean strict flag', async () => {
     const document = stackDocument('Web App', ['host1', 'host2']);
     const response = await api.send('POST', '/deployments', { stack: document, strict: 'yes' });

@@ -337,6 +337,7 @@ describe('deployStack workflow', () => {
     expect(recorder.calls).toContain('remove:cache');
     expect(recorder.calls).not.toContain('start:app');
     expect(recorder.calls.at(-1)).toBe('record:cancelled');
+    expect(recorder.outcomes.at(-1)!.failure![0]).toBe('the deployment was cancelled on request');
   });
 });
 
