@@ -110,8 +110,8 @@ export function graphiumLabels(
 
 /**
  * Create and start the service's container, or adopt the one an earlier
- * attempt of this same deployment created. A container with the same name from
- * an earlier deployment of this stack is replaced; any other container with that
+ * attempt of this same deployment created. A container with the same name left by
+ * an earlier deployment of this stack is replaced. Any other container with that
  * name is a conflict the user must resolve.
  */
 export async function startContainer(input: StartContainerInput): Promise<StartedContainer> {
@@ -165,7 +165,7 @@ function createOptions(input: StartContainerInput): Docker.ContainerCreateOption
   };
 }
 
-/** A Docker HEALTHCHECK for checks Docker runs itself; durations in nanoseconds. */
+/** Build the Docker HEALTHCHECK for checks Docker runs itself, with durations in nanoseconds. */
 function dockerHealthcheck(check: HealthCheck | undefined): Docker.HealthConfig | undefined {
   if (!check || check.kind !== 'docker') return undefined;
   const nanos = (ms: number) => ms * 1_000_000;

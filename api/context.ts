@@ -5,7 +5,7 @@ import type { Logger } from '../lib/logger';
 import type { HostRecord } from '../core/model';
 import type { Deployer } from './deployer';
 
-/** What registering a host learned from its Docker daemon. */
+/** Result of asking a newly registered host's Docker daemon for its version. */
 export interface DaemonCheck {
   reachable: boolean;
   version?: string;

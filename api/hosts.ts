@@ -30,7 +30,7 @@ function hostView(host: Host) {
   };
 }
 
-/** Time allowed for a newly registered daemon to answer; a slower one still registers. */
+/** Time limit for a newly registered daemon's version call; a slower daemon still registers. */
 const DAEMON_CHECK_TIMEOUT_MS = 3_000;
 
 /**

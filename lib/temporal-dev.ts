@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { canConnect, waitForPort } from './net';
 
-/** Where scripts/setup.sh installs the Temporal CLI. */
+/** Return the path where scripts/setup.sh installs the Temporal CLI, or TEMPORAL_CLI when set. */
 export function temporalCliPath(): string {
   const cache = process.env.GRAPHIUM_CACHE ?? '/var/cache/graphium';
   return process.env.TEMPORAL_CLI ?? join(cache, 'bin', 'temporal');

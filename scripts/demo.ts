@@ -32,7 +32,7 @@ function say(message: string): void {
 }
 
 /**
- * The lab needs root for network namespaces. Without root, the local Docker
+ * Start the lab, which needs root for network namespaces. Without root, the local Docker
  * daemon is the one host, and the example uses public images it can pull.
  */
 async function startHosts(): Promise<{ hosts: LabHost[]; example: URL }> {

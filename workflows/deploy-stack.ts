@@ -330,7 +330,7 @@ function outcome(
   };
 }
 
-/** Wrapper messages the SDK puts around every activity failure, which say nothing of the cause. */
+/** Wrapper messages the SDK puts around every activity failure; they carry nothing of the cause. */
 const WRAPPER_MESSAGES = new Set(['Activity task failed', 'Activity task timed out']);
 
 /** Messages of an error and its causes, outermost first, skipping repeats and SDK wrappers. */
