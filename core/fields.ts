@@ -189,12 +189,18 @@ export function readStringMap(
   for (const [key, entry] of Object.entries(value)) {
     const entryPath = childPath(path, key);
     if (key === '' || key.includes('=')) {
-      const message = `${field} key ${JSON.stringify(key)} is invalid. Use a name without "=".`;
+      const message = `${field} key ${JSON.stringify(key)} is invalid. Use a non-empty name without "=".`;
       log.error(entryPath, message);
     } else if (typeof entry === 'string') {
       entries.push([key, entry]);
     } else if (typeof entry === 'number' || typeof entry === 'boolean') {
+      // A JSON number may already have lost digits when it was read, so say what the value became.
       entries.push([key, String(entry)]);
+      log.warn(
+        entryPath,
+        `${field} value of ${key} is a ${typeof entry} and is used as the string "${String(entry)}". ` +
+          'Quote it in the document to keep it exactly as written.',
+      );
     } else if (entry === null) {
       log.error(
         entryPath,

@@ -186,6 +186,15 @@ function readHttpProbe(check: JsonObject, path: string, log: IssueLog): Probe | 
   const probePath = readHttpPath(check.path, childPath(path, 'path'), log);
   const errorsBefore = log.errors.length;
   const headers = readStringMap(check.headers, childPath(path, 'headers'), 'headers', log);
+  for (const [name, value] of Object.entries(headers)) {
+    // HTTP forbids line breaks in header fields; fetch would reject them only at deploy time.
+    if (/[\r\n\0]/.test(name) || /[\r\n\0]/.test(value)) {
+      log.error(
+        childPath(childPath(path, 'headers'), name),
+        `header ${JSON.stringify(name)} must not contain line breaks.`,
+      );
+    }
+  }
   const headersValid = log.errors.length === errorsBefore;
   if (port === null || probePath === undefined || !headersValid) return undefined;
 

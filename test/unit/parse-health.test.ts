@@ -66,6 +66,11 @@ describe('parseStack health check kinds', () => {
     expect(check).toEqual({ kind: 'http', path: '/', headers: {}, ...HEALTH_DEFAULTS });
   });
 
+  it('rejects a header with a line break', () => {
+    const result = parseCheck({ type: 'http', headers: { 'X-Probe': 'a\r\nInjected: b' } });
+    expectIssue(result.errors, "$.itemListElement[0].healthCheck.headers['X-Probe']", 'line breaks');
+  });
+
   it('keeps a __proto__ header as an own property', () => {
     const headers = JSON.parse('{"__proto__": "x"}');
     const check = checkOf({ type: 'http', headers });

@@ -148,6 +148,11 @@ describe('parseStack items', () => {
     expect(service.environment).toEqual({ A: 'x', PORT: '5432', DEBUG: 'false', RATIO: '0.5' });
   });
 
+  it('warns when a number becomes a string', () => {
+    const result = parseItems(item('db', 1, { environment: { ACCOUNT: 12345678901234567890 } }));
+    expectIssue(result.warnings, `${FIRST}.environment.ACCOUNT`, 'used as the string "12345678901234567000"');
+  });
+
   it.each([null, { a: 1 }, ['a']])('rejects environment value %j', (value) => {
     const result = parseItems(item('db', 1, { environment: { BAD: value } }));
     expectIssue(result.errors, `${FIRST}.environment.BAD`, 'must be a string');
