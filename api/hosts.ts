@@ -81,7 +81,11 @@ export function hostRoutes(deps: AppDeps): Hono<AppEnv> {
     if (!(await getHost(deps.db, name))) throw hostNotFound(name);
     const users = await deploymentsUsingHost(deps.db, name);
     if (users.length > 0) {
-      const list = users.map((u) => `${u.deploymentId} (stack "${u.stackName}", ${u.status})`).join(', ');
+      const shown = users
+        .slice(0, 5)
+        .map((u) => `${u.deploymentId} (stack "${u.stackName.slice(0, 80)}", ${u.status})`);
+      const more = users.length > shown.length ? ` and ${users.length - shown.length} more` : '';
+      const list = `${shown.join(', ')}${more}`;
       throw new ApiError(
         409,
         'host_in_use',

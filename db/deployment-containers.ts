@@ -57,9 +57,21 @@ export async function deploymentsUsingHost(
     .where(
       and(eq(deploymentContainers.hostName, hostName), inArray(deployments.status, ['running', 'removing'])),
     );
-  const inFlight = await db
-    .select({ deploymentId: deployments.id, stackName: deployments.stackName, status: deployments.status })
+  const deploying = await db
+    .select({
+      deploymentId: deployments.id,
+      stackName: deployments.stackName,
+      status: deployments.status,
+      placement: deployments.placement,
+    })
     .from(deployments)
     .where(inArray(deployments.status, ['accepted', 'deploying']));
+  // A deployment still being planned may pick any host; a planned one uses only its assignments.
+  const inFlight = deploying
+    .filter(({ placement }) => {
+      const assignments = (placement as { assignments?: Record<string, string> } | null)?.assignments;
+      return !assignments || Object.values(assignments).includes(hostName);
+    })
+    .map(({ deploymentId, stackName, status }) => ({ deploymentId, stackName, status }));
   return [...withContainers, ...inFlight];
 }
