@@ -100,7 +100,7 @@ export async function recordTeardownFailure(
 
 /** Mark the deployments of a stack that may still own containers as removed; failed ones keep their status. */
 export async function markStackRemoved(db: Database, stackSlug: string): Promise<void> {
-  const live: DeploymentStatus[] = ['accepted', 'deploying', 'running', 'removing'];
+  const live: DeploymentStatus[] = ['accepted', 'deploying', 'running', 'failed', 'removing'];
   await db.transaction(async (tx) => {
     const removed = await tx
       .update(deployments)

@@ -1,6 +1,8 @@
 /** Response bodies built from database rows, shared by the deployment and stack routes. */
 import {
+  getDeployment,
   isActiveStatus,
+  updateDeployment,
   listDeploymentContainers,
   type Deployment,
   type DeploymentContainer,
@@ -63,13 +65,46 @@ async function queryProgress(deps: AppDeps, row: Deployment) {
 }
 
 /**
+ * Marks a deployment as failed when its workflow has closed without recording an outcome,
+ * which happens when it is terminated or times out in Temporal. Otherwise the row would
+ * read `deploying` forever. Returns the row as it now is.
+ */
+async function reconcileClosedWorkflow(deps: AppDeps, row: Deployment): Promise<Deployment> {
+  let status: string;
+  try {
+    status = await deps.deployer.describe(row.workflowId, row.runId ?? undefined);
+  } catch (error) {
+    deps.logger.warn({ err: error, deploymentId: row.id }, 'describing the deploy workflow failed');
+    return row;
+  }
+  if (status === 'RUNNING') return row;
+  // The workflow records its own outcome before it closes, so read the row again first.
+  const current = (await getDeployment(deps.db, row.id)) ?? row;
+  if (!isActiveStatus(current.status)) return current;
+  const failure = [
+    `the deploy workflow ended as ${status} in Temporal without recording an outcome; containers it ` +
+      `created may remain, so remove the stack with DELETE /stacks/${row.stackSlug}`,
+  ];
+  deps.logger.warn(
+    { deploymentId: row.id, workflowStatus: status },
+    'deploy workflow closed without an outcome',
+  );
+  return updateDeployment(deps.db, row.id, { status: 'failed', failure });
+}
+
+/**
  * Builds the full view of one deployment: the row, its containers and, while the deploy workflow
  * may still run, the live progress from Temporal. A failed or timed-out progress query is
  * not an error, so `progress` is then left out.
  */
-export async function deploymentDetail(deps: AppDeps, row: Deployment) {
+export async function deploymentDetail(deps: AppDeps, stored: Deployment) {
+  let row = stored;
+  let progress: Awaited<ReturnType<typeof queryProgress>>;
+  if (isActiveStatus(row.status)) {
+    progress = await queryProgress(deps, row);
+    if (!progress) row = await reconcileClosedWorkflow(deps, row);
+  }
   const containers = await listDeploymentContainers(deps.db, row.id);
-  const progress = isActiveStatus(row.status) ? await queryProgress(deps, row) : undefined;
 
   return {
     ...deploymentSummary(deps, row),

@@ -16,6 +16,7 @@ export const FINISHED_DEPLOYMENT_STATUSES: readonly DeploymentStatus[] = [
   'running',
   'rolled_back',
   'cancelled',
+  'failed',
 ];
 
 /** Returns true while the deploy workflow of a deployment in `status` may still be running. */

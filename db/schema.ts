@@ -20,6 +20,8 @@ export const DEPLOYMENT_STATUSES = [
   'running',
   'rolled_back',
   'cancelled',
+  /** The deploy workflow ended, terminated or timed out, without recording an outcome. */
+  'failed',
   'removing',
   'removed',
 ] as const;

@@ -353,6 +353,26 @@ describe('GET /deployments/:id', () => {
     expect(api.deployer.callsOf('progress')).toEqual([['graphium-deploy-web-app', 'run-dep_live']]);
   });
 
+  it('marks a deployment whose workflow was terminated as failed', async () => {
+    await seedDeployment('dep_gone', 'deploying');
+    api.deployer.workflowStatus = 'TERMINATED';
+    const body = await (await api.send('GET', '/deployments/dep_gone')).json();
+
+    expect(body.status).toBe('failed');
+    expect(body.failure[0]).toContain('ended as TERMINATED in Temporal');
+    expect(body.failure[0]).toContain('DELETE /stacks/web-app');
+    expect((await getDeployment(api.db, 'dep_gone'))!.status).toBe('failed');
+  });
+
+  it('leaves a deployment whose workflow still runs', async () => {
+    await seedDeployment('dep_busy', 'deploying');
+    api.deployer.workflowStatus = 'RUNNING';
+    const body = await (await api.send('GET', '/deployments/dep_busy')).json();
+
+    expect(body.status).toBe('deploying');
+    expect(body.failure).toBeNull();
+  });
+
   it('returns 404 for an unknown id', async () => {
     const response = await api.send('GET', '/deployments/dep_missing');
 

@@ -28,6 +28,8 @@ export class DeployerDouble implements Deployer {
   startError?: Error;
   /** Thrown by `teardown`; unset means `teardown` must not be reached. */
   teardownError?: Error;
+  /** Returned by `describe`; unset means `describe` must not be reached. */
+  workflowStatus?: string;
 
   private record(method: string, args: unknown[]): void {
     this.calls.push({ method, args });
@@ -53,7 +55,7 @@ export class DeployerDouble implements Deployer {
 
   async describe(workflowId: string, runId?: string): Promise<string> {
     this.record('describe', [workflowId, runId]);
-    return this.unexpected('describe');
+    return this.workflowStatus ?? this.unexpected('describe');
   }
 
   async cancel(workflowId: string, runId?: string): Promise<void> {
