@@ -5,26 +5,16 @@
  * app's proof that it reached PostgreSQL and Redis on the other hosts, then
  * keep serving until interrupted.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import { demuxBuffer } from '../activities/health';
 import { loadConfig } from '../lib/config';
+import { ensureLab, type LabHost } from '../lib/lab';
 import { createLogger } from '../lib/logger';
 import { startService } from '../lib/service';
 
-interface LabHost {
-  name: string;
-  socket: string;
-  tcp: string;
-  address: string;
-  datacenter: string;
-  labels: Record<string, string>;
-}
-
 const LAB_EXAMPLE = new URL('../examples/three-hosts.json', import.meta.url);
 const LOCAL_EXAMPLE = new URL('../examples/local-docker.json', import.meta.url);
-const LAB_SCRIPT = new URL('./lab.sh', import.meta.url).pathname;
 const LOCAL_SOCKET = '/var/run/docker.sock';
 
 function say(message: string): void {
@@ -36,7 +26,7 @@ function say(message: string): void {
  * daemon is the one host, and the example uses public images it can pull.
  */
 async function startHosts(): Promise<{ hosts: LabHost[]; example: URL }> {
-  if (process.getuid?.() === 0) return { hosts: startLab(), example: LAB_EXAMPLE };
+  if (process.getuid?.() === 0) return { hosts: await startLab(), example: LAB_EXAMPLE };
   // NOTE: this path is for machines without root; the project's own machines run as root, so
   // no test covers it.
   if (!existsSync(LOCAL_SOCKET)) {
@@ -52,11 +42,9 @@ async function startHosts(): Promise<{ hosts: LabHost[]; example: URL }> {
   return { hosts: [local], example: LOCAL_EXAMPLE };
 }
 
-function startLab(): LabHost[] {
+async function startLab(): Promise<LabHost[]> {
   say('==> starting three lab Docker hosts (the first run builds the images, about two minutes)');
-  const up = spawnSync('bash', [LAB_SCRIPT, 'up', '3'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (up.status !== 0) throw new Error(`scripts/lab.sh up 3 failed with exit code ${up.status}`);
-  return JSON.parse(execFileSync('bash', [LAB_SCRIPT, 'hosts'], { encoding: 'utf8' })) as LabHost[];
+  return ensureLab(3);
 }
 
 async function call(apiUrl: string, method: string, path: string, body?: unknown) {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { demuxBuffer } from '../../activities/health';
 import { LABELS, stackSlug } from '../../core/names';
 import { findPostgresBinaries, startTestPostgres, type TestPostgres } from '../db/postgres-server';
-import { ensureLab, type LabHost } from '../support/lab';
+import { ensureLab, type LabHost } from '../../lib/lab';
 import {
   containersWithLabel,
   labDocker,

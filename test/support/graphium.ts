@@ -12,7 +12,7 @@ import { createTemporalDeployer } from '../../api/deployer';
 import { startApiServer, type ApiServer } from '../../api/server';
 import { openDatabase, type DatabaseHandle } from '../../db/client';
 import { silentLogger } from '../../lib/logger';
-import type { LabHost } from './lab';
+import type { LabHost } from '../../lib/lab';
 
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 

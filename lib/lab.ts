@@ -1,5 +1,5 @@
 /**
- * The local lab of Docker hosts for integration tests: network namespaces on
+ * The local lab of Docker hosts for the demo and the integration tests: network namespaces on
  * this machine, each running its own dockerd, started by scripts/lab.sh.
  */
 import { spawn } from 'node:child_process';
@@ -8,7 +8,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-const LAB_SCRIPT = fileURLToPath(new URL('../../scripts/lab.sh', import.meta.url));
+const LAB_SCRIPT = fileURLToPath(new URL('../scripts/lab.sh', import.meta.url));
 
 /** Lines of script output kept for the error message when the script fails. */
 const OUTPUT_TAIL_LINES = 20;
