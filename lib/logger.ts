@@ -14,6 +14,8 @@ export interface LoggerOptions {
   name?: string;
   /** Extra fields on every line, such as `{ component: 'api' }`. Default: none. */
   fields?: Record<string, unknown>;
+  /** File to append the JSON lines to. Default: standard output. */
+  file?: string;
 }
 
 /**
@@ -24,11 +26,17 @@ export interface LoggerOptions {
  * childLogger(log, { deploymentId }).info('deployment accepted');
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino({
-    name: options.name ?? 'graphium',
-    level: options.level ?? 'info',
-    base: { pid: process.pid, ...options.fields },
-  });
+  const destination = options.file
+    ? pino.destination({ dest: options.file, mkdir: true, sync: false })
+    : undefined;
+  return pino(
+    {
+      name: options.name ?? 'graphium',
+      level: options.level ?? 'info',
+      base: { pid: process.pid, ...options.fields },
+    },
+    destination,
+  );
 }
 
 /** Creates a logger that adds `fields` to every line of `parent`. */

@@ -6,6 +6,7 @@
  * keep serving until interrupted.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { demuxBuffer } from '../activities/health';
 import { loadConfig } from '../lib/config';
@@ -180,19 +181,22 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const { hosts: lab, example } = await startHosts();
   say('==> starting Temporal, the worker and the API');
-  const logger = createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn' });
+  // The service's JSON log goes to a file, so this console shows only the demo's own lines.
+  const logFile = join(config.dataDir, 'graphium.log');
+  const logger = createLogger({ level: config.logLevel, file: logFile });
   const service = await startService({ config, api: true, worker: true, logger });
   stopService = service.stop;
   const apiUrl = service.apiUrl!;
   say(`    API          ${apiUrl}`);
   say(`    Temporal UI  ${service.temporalUiUrl}`);
+  say(`    log          ${logFile}`);
 
   say('==> registering the lab hosts');
   await registerHosts(apiUrl, lab);
 
+  await clearPreviousRun(apiUrl, 'distributed-app');
   say(`==> deploying ${example.pathname.split('/').slice(-2).join('/')}`);
   const stack = JSON.parse(readFileSync(example, 'utf8'));
-  await clearPreviousRun(apiUrl, 'distributed-app');
   const accepted = await call(apiUrl, 'POST', '/deployments', stack);
   if (accepted.status !== 202) throw new Error(`deploy was rejected: ${JSON.stringify(accepted.body)}`);
   say(`    deployment ${accepted.body.deploymentId}, workflow ${accepted.body.workflowId}`);
