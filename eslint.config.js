@@ -1,4 +1,4 @@
-// Lint rules that catch bugs the type checker does not: promises nobody awaits
+// Lint rules that catch bugs the type checker misses: promises no code awaits
 // (in workflow code they make history depend on timing) and unused code.
 import tseslint from 'typescript-eslint';
 

@@ -39,13 +39,13 @@ function dockerOptions(endpoint: DockerEndpoint): Docker.DockerOptions {
   };
 }
 
-/** The HTTP status of a Docker API error, or undefined for transport errors. */
+/** Returns the HTTP status of a Docker API error, or undefined for transport errors. */
 export function dockerStatus(error: unknown): number | undefined {
   const status = (error as { statusCode?: unknown })?.statusCode;
   return typeof status === 'number' ? status : undefined;
 }
 
-/** The daemon's own message for a Docker API error, falling back to the error message. */
+/** Returns the daemon's own message for a Docker API error, or else the error message. */
 export function dockerMessage(error: unknown): string {
   const json = (error as { json?: { message?: unknown } })?.json;
   if (json && typeof json.message === 'string') return json.message;

@@ -152,9 +152,9 @@ function formatHost(address: string): string {
 }
 
 function noPublishedPort(input: AwaitHealthyInput, containerPort: number | undefined): HealthResult {
-  const which = containerPort === undefined ? 'any TCP port' : `container port ${containerPort}`;
+  const portDescription = containerPort === undefined ? 'any TCP port' : `container port ${containerPort}`;
   // Not healthy, and it never will be, so the output explains why in the deadline error.
-  return { healthy: false, output: `${input.containerName} publishes no host port for ${which}` };
+  return { healthy: false, output: `${input.containerName} publishes no host port for ${portDescription}` };
 }
 
 /** Read Docker's own health status, trusting only results from checks that ran after this start. */

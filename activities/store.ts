@@ -117,8 +117,8 @@ export async function markStackRemoved(db: Database, stackSlug: string): Promise
 }
 
 /**
- * Names of the hosts any deployment of the stack was placed on or ran a container on.
- * Teardown looks only there, so a dead host the stack never used cannot block it.
+ * Returns the hosts any deployment of the stack was placed on or ran a container on.
+ * Teardown lists only these, so a dead host the stack never used cannot block it.
  */
 export async function stackHostNames(db: Database, stackSlug: string): Promise<string[]> {
   const rows = await db

@@ -85,8 +85,19 @@ export class TemporalDeployer implements Deployer {
 
   async start(input: DeployInput): Promise<WorkflowRef> {
     const workflowId = deployWorkflowId(input.stack.name);
+    return this.startOnce(DEPLOY_WORKFLOW_TYPE, workflowId, input, input.stack.name, 'deploy');
+  }
+
+  /** Starts a workflow unless one with the same id runs, which is how one stack gets one deploy at a time. */
+  private async startOnce(
+    type: string,
+    workflowId: string,
+    input: DeployInput | TeardownInput,
+    stackName: string,
+    operation: 'deploy' | 'teardown',
+  ): Promise<WorkflowRef> {
     try {
-      const handle = await this.client.workflow.start(DEPLOY_WORKFLOW_TYPE, {
+      const handle = await this.client.workflow.start(type, {
         taskQueue: this.taskQueue,
         workflowId,
         args: [input],
@@ -96,8 +107,7 @@ export class TemporalDeployer implements Deployer {
       return { workflowId, runId: handle.firstExecutionRunId };
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      const info = { stackName: input.stack.name, workflowId, operation: 'deploy' as const };
-      throw new StackBusyError(info, { cause: error });
+      throw new StackBusyError({ stackName, workflowId, operation }, { cause: error });
     }
   }
 
@@ -139,21 +149,14 @@ export class TemporalDeployer implements Deployer {
   }
 
   async teardown(stackName: string, teardownId: string): Promise<WorkflowRef> {
-    const workflowId = teardownWorkflowId(stackName);
     const input: TeardownInput = { teardownId, stackName };
-    try {
-      const handle = await this.client.workflow.start(TEARDOWN_WORKFLOW_TYPE, {
-        taskQueue: this.taskQueue,
-        workflowId,
-        args: [input],
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      });
-      return { workflowId, runId: handle.firstExecutionRunId };
-    } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      throw new StackBusyError({ stackName, workflowId, operation: 'teardown' }, { cause: error });
-    }
+    return this.startOnce(
+      TEARDOWN_WORKFLOW_TYPE,
+      teardownWorkflowId(stackName),
+      input,
+      stackName,
+      'teardown',
+    );
   }
 
   async waitTeardown(workflowId: string, runId?: string): Promise<TeardownResult> {

@@ -81,11 +81,11 @@ export function hostRoutes(deps: AppDeps): Hono<AppEnv> {
     if (!(await getHost(deps.db, name))) throw hostNotFound(name);
     const users = await deploymentsUsingHost(deps.db, name);
     if (users.length > 0) {
-      const shown = users
+      const listedUsers = users
         .slice(0, 5)
         .map((u) => `${u.deploymentId} (stack "${u.stackName.slice(0, 80)}", ${u.status})`);
-      const more = users.length > shown.length ? ` and ${users.length - shown.length} more` : '';
-      const list = `${shown.join(', ')}${more}`;
+      const more = users.length > listedUsers.length ? ` and ${users.length - listedUsers.length} more` : '';
+      const list = `${listedUsers.join(', ')}${more}`;
       throw new ApiError(
         409,
         'host_in_use',

@@ -152,12 +152,7 @@ export function readCommand(value: unknown, path: string, log: IssueLog): string
     log.error(path, `command must be an array of strings, got ${describeValue(value)}.`);
     return undefined;
   }
-  const bad = value.findIndex((part) => typeof part !== 'string');
-  if (bad >= 0) {
-    const message = `command entries must be strings, got ${describeValue(value[bad])}.`;
-    log.error(indexPath(path, bad), message);
-    return undefined;
-  }
+  if (reportNonStringEntry(value, path, log)) return undefined;
   if (value.length === 0) {
     log.warn(path, "command is empty, so the image's default command runs. " + 'Remove it or fill it in.');
     return undefined;
@@ -194,7 +189,7 @@ export function readStringMap(
     } else if (typeof entry === 'string') {
       entries.push([key, entry]);
     } else if (typeof entry === 'number' || typeof entry === 'boolean') {
-      // A JSON number may already have lost digits when it was read, so say what the value became.
+      // A JSON number may already have lost digits when it was read, so the warning shows the result.
       entries.push([key, String(entry)]);
       log.warn(
         entryPath,
@@ -316,4 +311,12 @@ function readProtocol(value: unknown, path: string, log: IssueLog): 'tcp' | 'udp
   if (lower === 'tcp' || lower === 'udp') return lower;
   log.error(path, `protocol must be "tcp" or "udp", got ${describeValue(value)}.`);
   return undefined;
+}
+
+/** Logs an error at the first entry of a command array that is not a string; returns whether there was one. */
+export function reportNonStringEntry(value: unknown[], path: string, log: IssueLog): boolean {
+  const bad = value.findIndex((part) => typeof part !== 'string');
+  if (bad < 0) return false;
+  log.error(indexPath(path, bad), `command entries must be strings, got ${describeValue(value[bad])}.`);
+  return true;
 }

@@ -2,9 +2,16 @@
  * Reader for the `healthCheck` object, whose format every stack dialect shares.
  */
 import { parseDurationMs } from './duration';
-import { checkKeys, isObject, readPortNumber, readStringMap, type JsonObject } from './fields';
+import {
+  checkKeys,
+  isObject,
+  readPortNumber,
+  readStringMap,
+  reportNonStringEntry,
+  type JsonObject,
+} from './fields';
 import { HEALTH_DEFAULTS } from './health';
-import { childPath, describeValue, indexPath, type IssueLog } from './issues';
+import { childPath, describeValue, type IssueLog } from './issues';
 import type { HealthCheck, HealthTiming } from './model';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -142,12 +149,7 @@ function readCommandArray(value: unknown, path: string, log: IssueLog): string[]
     );
     return undefined;
   }
-  const bad = value.findIndex((part) => typeof part !== 'string');
-  if (bad >= 0) {
-    const message = `command entries must be strings, got ${describeValue(value[bad])}.`;
-    log.error(indexPath(path, bad), message);
-    return undefined;
-  }
+  if (reportNonStringEntry(value, path, log)) return undefined;
   if (value.length === 0 || value[0] === '') {
     log.error(
       path,

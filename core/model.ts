@@ -1,6 +1,6 @@
 /**
  * The internal stack model. Every stack dialect is parsed into these types, and
- * nothing after the parser knows which dialect a stack came from. The model is
+ * no code after the parser depends on which dialect a stack came from. The model is
  * plain JSON so that it travels unchanged through Temporal payloads and the
  * database.
  */
@@ -83,7 +83,7 @@ export interface ParseResult {
   warnings: StackIssue[];
 }
 
-/** How Graphium reaches a host's Docker daemon. */
+/** Endpoint of a host's Docker daemon. */
 export type DockerEndpoint =
   | { protocol: 'unix'; socketPath: string }
   | {
@@ -110,7 +110,7 @@ export interface HostRecord {
 export interface HostFacts {
   name: string;
   reachable: boolean;
-  /** Why the host could not be read, when it is not reachable. */
+  /** Reason the host could not be read, when it is not reachable. */
   error?: string;
   cpus: number;
   memoryBytes: number;

@@ -59,7 +59,7 @@ function nameSlug(text: string, fallback: string): string {
 /**
  * Returns whether `name` contains a letter or a decimal digit of any script. Such a name has a
  * non-empty slug when the character is ASCII, and gets a hash suffix from `nameSlug` otherwise,
- * so the name can be told apart in container names and workflow ids.
+ * so the name stays distinct in container names and workflow ids.
  */
 export function hasLetterOrDigit(name: string): boolean {
   return /[\p{L}\p{Nd}]/u.test(name);

@@ -44,7 +44,7 @@ export const deployments = pgTable(
     placement: jsonb('placement'),
     /** The failure cause chain, outermost first, when the deployment did not reach running. */
     failure: jsonb('failure').$type<string[]>(),
-    /** What the rollback removed and what it could not remove. */
+    /** Report of the rollback: the containers it removed and those it could not remove. */
     compensation: jsonb('compensation'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

@@ -37,16 +37,18 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   if (!existsSync(cli)) {
     throw new Error(`Temporal CLI not found at ${cli}; run "npm run setup" or set TEMPORAL_CLI`);
   }
+
   const port = options.port ?? 7233;
   const uiPort = options.uiPort ?? 8233;
-  for (const taken of [port, uiPort]) {
-    if (await canConnect('127.0.0.1', taken)) {
+  for (const candidatePort of [port, uiPort]) {
+    if (await canConnect('127.0.0.1', candidatePort)) {
       throw new Error(
-        `port ${taken} on 127.0.0.1 is already in use, perhaps by a Temporal server left from an earlier run; ` +
+        `port ${candidatePort} on 127.0.0.1 is already in use, perhaps by a Temporal server left from an earlier run; ` +
           `stop it (pkill -f "temporal server start-dev") or set TEMPORAL_ADDRESS to use that server`,
       );
     }
   }
+
   mkdirSync(options.dataDir, { recursive: true });
   const log = openSync(join(options.dataDir, 'temporal.log'), 'a');
   const args = [
@@ -64,10 +66,12 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     'warn',
   ];
   const child = spawn(cli, args, { stdio: ['ignore', log, log] });
+
   // The server must not outlive this process, even when it exits without calling stop().
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
   child.once('exit', () => process.removeListener('exit', killOnExit));
+
   const address = `127.0.0.1:${port}`;
   await waitForPort('127.0.0.1', port, options.startTimeoutSeconds ?? 60, child);
   return {

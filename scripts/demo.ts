@@ -1,9 +1,9 @@
 /**
- * The main job on the embedded default: start Temporal, the worker and the API
- * in this process, bring up three lab Docker hosts, register them, deploy
- * examples/three-hosts.json through the HTTP API, print the host map and the
- * app's proof that it reached PostgreSQL and Redis on the other hosts, then
- * keep serving until interrupted.
+ * Runs the main job on the embedded default. It starts Temporal, the worker and
+ * the API in this process, brings up three lab Docker hosts and registers them.
+ * Then it deploys examples/three-hosts.json through the HTTP API and prints the
+ * host map and the app's proof that it reached PostgreSQL and Redis on the other
+ * hosts. It keeps serving until interrupted.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

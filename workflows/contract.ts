@@ -8,7 +8,7 @@ import { stackSlug } from '../core/names';
 
 export const TASK_QUEUE = 'graphium-deploy';
 
-/** One deploy workflow per stack at a time: a second deploy while the first runs is rejected by Temporal. */
+/** Derives the deploy workflow id from the stack, so Temporal rejects a second deploy while the first runs. */
 export function deployWorkflowId(stackName: string): string {
   return `graphium-deploy-${stackSlug(stackName)}`;
 }

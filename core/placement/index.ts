@@ -15,7 +15,7 @@ export interface ServicePlacement {
   host: string;
   /** Score parts by label, when the strategy ranked hosts. */
   score?: Record<string, number>;
-  /** Why this host was chosen, in a sentence. */
+  /** Reason this host was chosen, as a sentence. */
   reason: string;
   rejected: RejectedHost[];
 }
@@ -73,7 +73,7 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
   return strategy(input);
 }
 
-/** Why a host cannot take any service at all, or undefined when it can. */
+/** Returns the reason a host cannot take any service, or undefined when it can. */
 export function hostUnavailableReason(host: HostRecord, facts: HostFacts | undefined): string | undefined {
   if (host.status !== 'active') return `host ${host.name} is ${host.status}`;
   if (!facts) return `host ${host.name} was not checked`;
@@ -104,10 +104,10 @@ function placeManually(input: PlacementInput): PlacementPlan {
 }
 
 /**
- * Put the whole stack on one host. A pinned service fixes the host; otherwise
+ * Put the whole stack on one host. A pinned service fixes the host. Otherwise
  * the host with the fewest running containers wins, then the one with more
- * memory, then a hash of the seed and host name, so equal hosts are chosen the
- * same way every time for one deployment.
+ * memory, then a hash of the seed and host name. Equal hosts are therefore
+ * chosen the same way every time for one deployment.
  */
 function placeOnSingleHost(input: PlacementInput): PlacementPlan {
   const pins = new Set(input.stack.services.flatMap((service) => service.targetHost ?? []));
@@ -120,6 +120,7 @@ function placeOnSingleHost(input: PlacementInput): PlacementPlan {
       rejected.push({ host: host.name, reason: `the stack pins its services to ${[...pins].join(', ')}` });
     } else candidates.push({ host, facts: input.facts[host.name]! });
   }
+
   if (candidates.length === 0 || pins.size > 1) {
     const reasons =
       pins.size > 1
@@ -127,6 +128,7 @@ function placeOnSingleHost(input: PlacementInput): PlacementPlan {
         : rejected;
     throw new PlacementError(input.stack.services.map((service) => ({ service: service.name, reasons })));
   }
+
   candidates.sort(
     (a, b) =>
       a.facts.runningContainers - b.facts.runningContainers ||
@@ -134,6 +136,7 @@ function placeOnSingleHost(input: PlacementInput): PlacementPlan {
       tieBreak(input.seed, a.host.name) - tieBreak(input.seed, b.host.name),
   );
   const chosen = candidates[0]!;
+
   const score = {
     runningContainers: chosen.facts.runningContainers,
     memoryBytes: chosen.facts.memoryBytes,
@@ -144,6 +147,7 @@ function placeOnSingleHost(input: PlacementInput): PlacementPlan {
   }));
   const reason =
     pins.size === 1 ? 'the stack pins a service to this host' : 'fewest running containers, then most memory';
+
   const services = input.stack.services.map((service) => ({
     service: service.name,
     host: chosen.host.name,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../db/client';
 import { MAX_BODY_BYTES } from '../../api/app';
+import { checkDaemon } from '../../api/hosts';
 import { insertDeployment, replaceDeploymentContainers } from '../../db/repository';
 import {
   PGLITE_START_TIMEOUT_MS,
@@ -289,11 +290,16 @@ describe('host registration checks', () => {
     expect((await detailsByPath(response))['$.docker.socketPath']).toContain('".."');
   });
 
-  it('reports what the daemon answered', async () => {
-    const response = await api.send('POST', '/hosts', hostBody('h'));
+  it('reports a daemon that does not answer', async () => {
+    // A socket path that does not exist, so the check fails here without leaving the machine.
+    const check = await checkDaemon({
+      name: 'h',
+      docker: { protocol: 'unix', socketPath: '/run/graphium-test/absent.sock' },
+    });
 
-    expect(response.status).toBe(201);
-    expect((await response.json()).daemon).toEqual({ reachable: false, error: 'not checked in unit tests' });
+    expect(check.reachable).toBe(false);
+    expect(check.error).toContain('Docker daemon did not answer');
+    expect(check.error).toContain('ENOENT');
   });
 
   it('keeps a host that a running stack uses', async () => {
