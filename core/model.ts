@@ -14,6 +14,82 @@ export interface PortSpec {
   /** Host port to publish on; absent means not published unless a dependent on another host needs it. */
   hostPort?: number;
   protocol: 'tcp' | 'udp';
+  /** Host address to bind the published port to; absent means every address of the host. */
+  hostIp?: string;
+}
+
+/** A mount into a service's container. */
+export interface MountSpec {
+  /** `volume` is a named or anonymous Docker volume, `bind` a path on the host, `tmpfs` memory. */
+  type: 'volume' | 'bind' | 'tmpfs';
+  /** Volume name as the stack writes it, or absolute host path for `bind`; absent for tmpfs and anonymous volumes. */
+  source?: string;
+  /** Absolute path inside the container. */
+  target: string;
+  readOnly: boolean;
+}
+
+/** Resource limits of a container, which are also its requests to placement. */
+export interface ResourceSpec {
+  /** CPUs, such as 0.5 for half a CPU. */
+  cpus?: number;
+  memoryBytes?: number;
+  /** Memory plus swap; -1 means unlimited swap. */
+  memorySwapBytes?: number;
+  /** Maximum number of processes. */
+  pids?: number;
+}
+
+/** Docker's restart policy of a container. */
+export interface RestartPolicy {
+  name: 'no' | 'always' | 'unless-stopped' | 'on-failure';
+  /** Retries for `on-failure`; absent means no limit. */
+  maximumRetryCount?: number;
+}
+
+/** A command run inside a container of the stack once its service is healthy. */
+export interface PostStartAction {
+  name: string;
+  /** Free-form kind such as `migration`, for display. */
+  actionType?: string;
+  command: string[];
+  timeoutMs: number;
+  workingDirectory?: string;
+  /** Service whose container runs the command: the action's own service unless the stack names another. */
+  target: string;
+}
+
+/** Requirements a host must meet to run a service, besides the service's resources. */
+export interface HostConstraint {
+  datacenter?: string;
+  /** Host labels the host must carry with these values. */
+  labels: Record<string, string>;
+  minCpus?: number;
+  minMemoryBytes?: number;
+}
+
+/** The stack's own network, created on every host that runs one of its services. */
+export interface NetworkSpec {
+  /** Name as the stack writes it; Docker's name is derived from it unless `external`. */
+  name: string;
+  driver?: string;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  /** The network exists already on the hosts, under this name, and Graphium neither creates nor removes it. */
+  external: boolean;
+}
+
+/** A named volume the stack declares, created on the host of each container that mounts it. */
+export interface VolumeSpec {
+  name: string;
+  driver?: string;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  /** The volume exists already on the hosts, under this name, and Graphium neither creates nor removes it. */
+  external: boolean;
 }
 
 /** Timing shared by every health check kind, in milliseconds. */
@@ -56,7 +132,16 @@ export interface ServiceSpec {
   dependencies: Dependency[];
   /** Host name from the registry, set when the stack pins this service. */
   targetHost?: string;
+  /** Host requirements from the stack or the deploy request. */
+  constraints?: HostConstraint;
   labels: Record<string, string>;
+  workingDir?: string;
+  user?: string;
+  restartPolicy?: RestartPolicy;
+  resources: ResourceSpec;
+  mounts: MountSpec[];
+  /** Post-start actions this service declares, in the order they run. */
+  actions: PostStartAction[];
   /** JSON path of the item in the source document, such as `$.itemListElement[2]`, for messages. */
   sourcePath: string;
 }
@@ -67,6 +152,13 @@ export interface StackSpec {
   description?: string;
   placement: PlacementStrategyName;
   datacenter?: string;
+  /** Hosts the deploy request allows; absent means every registered host. */
+  candidateHosts?: string[];
+  /** Largest number of this stack's services on one host. */
+  maxServicesPerHost?: number;
+  network?: NetworkSpec;
+  /** Named volumes, the declared ones and those only mounted by name. */
+  volumes: VolumeSpec[];
   services: ServiceSpec[];
 }
 

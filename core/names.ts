@@ -115,3 +115,25 @@ export function containerName(stackName: string, serviceName: string): string {
 export function envName(serviceName: string): string {
   return serviceName.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 }
+
+/**
+ * Derives the Docker name of a network or volume that a stack declares: `<stack slug>_<name slug>`,
+ * shortened like container names. The stack slug keeps two stacks that both declare "data" apart,
+ * and the `_` keeps these names apart from container names.
+ *
+ * @example resourceName('Infisical Stack', 'postgres-data') // 'infisical-stack_postgres-data'
+ */
+export function resourceName(stackName: string, name: string): string {
+  const full = `${nameSlug(stackName, 'stack')}_${nameSlug(name, 'data')}`;
+  return shorten(full, `${stackName}\u0000${name}\u0000resource`);
+}
+
+/**
+ * Derives the DNS alias of a service on its stack's network, so containers on one host reach it
+ * by a name close to the service name: the service slug, cut to 63 characters with a hash.
+ *
+ * @example serviceAlias('Auth Service') // 'auth-service'
+ */
+export function serviceAlias(serviceName: string): string {
+  return shorten(nameSlug(serviceName, 'service'), serviceName);
+}

@@ -93,6 +93,7 @@ export function parseItemList(document: JsonObject, log: IssueLog): DialectOutpu
     ...(description !== undefined && { description }),
     placement: placement ?? defaultPlacement(services),
     ...(datacenter !== undefined && { datacenter }),
+    volumes: [],
     services,
   };
   const source = { placement: '$.placement', services: items.map((item) => item.source) };
@@ -227,6 +228,9 @@ function readItem(item: unknown, path: string, log: IssueLog): ReadItem | undefi
     ports: ports.ports,
     dependencies: dependencies.list,
     labels,
+    resources: {},
+    mounts: [],
+    actions: [],
     sourcePath: path,
   };
   if (command) service.command = command;

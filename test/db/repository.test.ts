@@ -55,7 +55,7 @@ function newDeployment(id: string, stackSlug = 'web-app') {
     stackSlug,
     workflowId: `graphium-deploy-${stackSlug}`,
     strategy: 'auto',
-    spec: { name: stackSlug, placement: 'auto' as const, services: [] },
+    spec: { name: stackSlug, placement: 'auto' as const, volumes: [], services: [] },
   };
 }
 

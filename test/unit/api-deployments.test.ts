@@ -59,7 +59,7 @@ async function seedDeployment(id: string, status: DeploymentStatus, stackName = 
     stackSlug: slug,
     workflowId: `graphium-deploy-${slug}`,
     strategy: 'manual',
-    spec: { name: stackName, placement: 'manual', services: [] },
+    spec: { name: stackName, placement: 'manual', volumes: [], services: [] },
     status,
     runId: `run-${id}`,
   };

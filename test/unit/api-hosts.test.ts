@@ -311,7 +311,7 @@ describe('host registration checks', () => {
       workflowId: 'graphium-deploy-busy',
       status: 'running',
       strategy: 'manual',
-      spec: { name: 'Busy', placement: 'manual', services: [] },
+      spec: { name: 'Busy', placement: 'manual', volumes: [], services: [] },
     });
     await replaceDeploymentContainers(api.db, 'dep_busy', [
       {

@@ -32,7 +32,7 @@ async function seedDeployment(id: string, stackName: string, status: DeploymentS
     stackSlug: slug,
     workflowId: `graphium-deploy-${slug}`,
     strategy: 'spread',
-    spec: { name: stackName, placement: 'spread', services: [] },
+    spec: { name: stackName, placement: 'spread', volumes: [], services: [] },
     status,
   });
 }

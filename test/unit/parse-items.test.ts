@@ -22,6 +22,9 @@ describe('parseStack items', () => {
       ports: [],
       dependencies: [],
       labels: {},
+      resources: {},
+      mounts: [],
+      actions: [],
       sourcePath: FIRST,
     });
   });

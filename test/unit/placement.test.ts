@@ -28,6 +28,9 @@ function service(name: string, targetHost?: string): ServiceSpec {
     ports: [],
     dependencies: [],
     labels: {},
+    resources: {},
+    mounts: [],
+    actions: [],
     sourcePath: '$.itemListElement[0]',
     ...(targetHost ? { targetHost } : {}),
   };
@@ -39,7 +42,7 @@ function input(
   hostFacts: HostFacts[],
 ): PlacementInput {
   return {
-    stack: { name: 'demo', placement, services },
+    stack: { name: 'demo', placement, volumes: [], services },
     hosts: hostFacts.map((f) => host(f.name)),
     facts: Object.fromEntries(hostFacts.map((f) => [f.name, f])),
     seed: 'dep_1',

@@ -19,6 +19,9 @@ function service(name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
     ports: [],
     dependencies: [],
     labels: {},
+    resources: {},
+    mounts: [],
+    actions: [],
     sourcePath: '$.itemListElement[0]',
     ...extra,
   };
@@ -148,11 +151,11 @@ describe('publishRequests', () => {
     ],
     dependencies: [{ name: 'db', waitForHealthy: true }],
   });
-  const stack: StackSpec = { name: 'shop', placement: 'auto', services: [db, api] };
+  const stack: StackSpec = { name: 'shop', placement: 'auto', volumes: [], services: [db, api] };
 
   it('keeps a service named __proto__', () => {
     const proto = service('__proto__', { ports: [{ containerPort: 80, hostPort: 8080, protocol: 'tcp' }] });
-    const requests = publishRequests({ name: 'shop', placement: 'single', services: [proto] }, {});
+    const requests = publishRequests({ name: 'shop', placement: 'single', volumes: [], services: [proto] }, {});
     expect(Object.getOwnPropertyDescriptor(requests, '__proto__')?.value).toEqual([
       { containerPort: 80, hostPort: 8080, protocol: 'tcp' },
     ]);

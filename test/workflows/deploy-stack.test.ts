@@ -59,6 +59,9 @@ function service(name: string, position: number, extra: Partial<ServiceSpec> = {
     ports: [{ containerPort: 1000 + position, hostPort: 2000 + position, protocol: 'tcp' }],
     dependencies: [],
     labels: {},
+    resources: {},
+    mounts: [],
+    actions: [],
     sourcePath: `$.itemListElement[${position - 1}]`,
     ...extra,
   };
@@ -69,6 +72,7 @@ function threeTierStack(): StackSpec {
   return {
     name: `Three Tier ${randomUUID().slice(0, 8)}`,
     placement: 'manual',
+    volumes: [],
     services: [
       service('db', 1, { targetHost: 'host-1' }),
       service('cache', 2, { targetHost: 'host-2', dependencies: [{ name: 'db', waitForHealthy: false }] }),
@@ -297,7 +301,7 @@ describe('deployStack workflow', () => {
     const services = Array.from({ length: MAX_SERVICES }, (_, i) =>
       service(`svc${i}`, i + 1, { targetHost: `host-${(i % 3) + 1}` }),
     );
-    const stack: StackSpec = { name: `Wide ${randomUUID().slice(0, 8)}`, placement: 'manual', services };
+    const stack: StackSpec = { name: `Wide ${randomUUID().slice(0, 8)}`, placement: 'manual', volumes: [], services };
     const recorder = newRecorder();
     const result = await runWithWorker(stack, recorder, {}, (h) => h.result());
 
