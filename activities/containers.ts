@@ -6,8 +6,9 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
-import type { HealthCheck, HostRecord } from '../core/model';
+import type { HealthCheck, HostRecord, ResourceSpec, RestartPolicy } from '../core/model';
 import { LABELS } from '../core/names';
+import type { ContainerMount, PublishRequest } from '../core/wiring';
 import type { PublishedPort } from '../workflows/contract';
 import { ERROR_TYPES } from '../workflows/contract';
 import { dockerFor, dockerMessage, dockerStatus } from './docker';
@@ -78,11 +79,19 @@ export interface StartContainerInput {
   image: string;
   command?: string[];
   environment: Record<string, string>;
-  /** Ports to publish; hostPort 0 lets Docker choose a free port. */
-  publish: PublishedPort[];
+  /** Ports to publish; hostPort 0 lets Docker choose a free port unless a preferred port is free. */
+  publish: PublishRequest[];
   extraHosts: string[];
   labels: Record<string, string>;
   healthCheck?: HealthCheck;
+  // The fields below are optional because inputs of deployments started before they existed lack them.
+  mounts?: ContainerMount[];
+  resources?: ResourceSpec;
+  restartPolicy?: RestartPolicy;
+  user?: string;
+  workingDir?: string;
+  /** The stack network to join on this host, and the service's DNS alias there. */
+  endpoint?: { network: string; alias: string };
 }
 
 export interface StartedContainer {
@@ -113,22 +122,98 @@ export function graphiumLabels(
  * attempt of this same deployment created. A container with the same name left by
  * an earlier deployment of this stack is replaced. Any other container with that
  * name is a conflict the user must resolve.
+ *
+ * A port with a preferred host port is first bound to that port. When Docker reports it
+ * allocated, the container is removed and created again with Docker choosing a free port.
  */
 export async function startContainer(input: StartContainerInput): Promise<StartedContainer> {
   const docker = dockerFor(input.host);
   const existing = await findServiceContainer(docker, input.deploymentId, input.service);
   if (existing) {
     const info = await docker.getContainer(existing.Id).inspect();
-    if (!info.State.Running) await startOrExplain(docker, existing.Id, input);
-    log.info('adopted container from an earlier attempt', logFields(input, existing.Id));
-    return describeStarted(docker, existing.Id, true);
+    const conflict = info.State.Running ? undefined : await startOrConflict(docker, existing.Id);
+    if (conflict === undefined) {
+      log.info('adopted container from an earlier attempt', logFields(input, existing.Id));
+      return describeStarted(docker, existing.Id, true);
+    }
+    if (!input.publish.some((port) => port.preferredHostPort !== undefined)) {
+      throw portAllocated(input, input.publish, conflict);
+    }
+    // The earlier attempt may have bound a preferred port that is taken now: start over.
+    await removeById(docker, existing.Id);
+  } else {
+    await clearNameForStack(docker, input);
   }
-  await clearNameForStack(docker, input);
-  const created = await docker.createContainer(createOptions(input));
-  Context.current().heartbeat('created');
-  await startOrExplain(docker, created.id, input);
-  log.info('container started', logFields(input, created.id));
-  return describeStarted(docker, created.id, false);
+  return createAndStart(docker, input);
+}
+
+/** Create and start the container, dropping preferred host ports Docker reports allocated. */
+async function createAndStart(docker: Docker, input: StartContainerInput): Promise<StartedContainer> {
+  let publish = input.publish;
+  for (;;) {
+    const created = await createContainer(docker, input, publish);
+    Context.current().heartbeat('created');
+    const conflict = await startOrConflict(docker, created.id);
+    if (conflict === undefined) {
+      log.info('container started', logFields(input, created.id));
+      return describeStarted(docker, created.id, false);
+    }
+    // Each round drops at least one preference, so the loop ends.
+    const fallback = dropPreferences(publish, conflict);
+    if (!fallback) throw portAllocated(input, publish, conflict);
+    log.warn('preferred host port is allocated, letting Docker choose one', {
+      ...logFields(input, created.id),
+      error: conflict,
+    });
+    await removeById(docker, created.id);
+    publish = fallback;
+  }
+}
+
+async function createContainer(
+  docker: Docker,
+  input: StartContainerInput,
+  publish: PublishRequest[],
+): Promise<Docker.Container> {
+  try {
+    return await docker.createContainer(createOptions(input, publish));
+  } catch (error) {
+    // 400 means Docker rejects the options themselves, such as a bind source that does not exist.
+    if (dockerStatus(error) !== 400) throw error;
+    throw ApplicationFailure.nonRetryable(
+      `Docker on host ${input.host.name} rejected the container options of service ${input.service}: ` +
+        `${dockerMessage(error)}; fix the service's mounts, resources or ports in the stack`,
+      ERROR_TYPES.invalidSpec,
+    );
+  }
+}
+
+/**
+ * Returns the publish requests without the preferred host port that `conflict` names, or
+ * without every preference when the message names no port. Returns undefined when no
+ * preference is left to drop, which means an explicit port is taken.
+ */
+export function dropPreferences(publish: PublishRequest[], conflict: string): PublishRequest[] | undefined {
+  const port = allocatedPort(conflict);
+  let dropped = false;
+  const next = publish.map((request) => {
+    const preferred = request.preferredHostPort;
+    if (request.hostPort !== 0 || preferred === undefined) return request;
+    if (port !== undefined && preferred !== port) return request;
+    dropped = true;
+    const { preferredHostPort: _, ...withoutPreference } = request;
+    return withoutPreference;
+  });
+  return dropped ? next : undefined;
+}
+
+/**
+ * Reads the host port from Docker's allocation errors, such as "Bind for 0.0.0.0:6379 failed:
+ * port is already allocated" or "listen tcp4 0.0.0.0:6379: bind: address already in use".
+ */
+function allocatedPort(message: string): number | undefined {
+  const match = /:(\d+)(?: failed|: bind)/.exec(message);
+  return match ? Number(match[1]) : undefined;
 }
 
 function logFields(input: StartContainerInput, containerId: string) {
@@ -142,14 +227,18 @@ function logFields(input: StartContainerInput, containerId: string) {
   };
 }
 
-function createOptions(input: StartContainerInput): Docker.ContainerCreateOptions {
+function createOptions(input: StartContainerInput, publish: PublishRequest[]): Docker.ContainerCreateOptions {
   const exposed: Record<string, object> = {};
-  const bindings: Record<string, { HostPort: string }[]> = {};
-  for (const port of input.publish) {
+  const bindings: Record<string, { HostIp?: string; HostPort: string }[]> = {};
+  for (const port of publish) {
     const key = `${port.containerPort}/${port.protocol}`;
+    const hostPort = port.hostPort > 0 ? port.hostPort : (port.preferredHostPort ?? 0);
+    const binding: { HostIp?: string; HostPort: string } = { HostPort: hostPort > 0 ? String(hostPort) : '' };
+    if (port.hostIp !== undefined) binding.HostIp = port.hostIp;
     exposed[key] = {};
-    bindings[key] = [{ HostPort: port.hostPort > 0 ? String(port.hostPort) : '' }];
+    bindings[key] = [binding];
   }
+  const endpoint = input.endpoint;
   return {
     name: input.containerName,
     Image: input.image,
@@ -158,11 +247,49 @@ function createOptions(input: StartContainerInput): Docker.ContainerCreateOption
     Labels: { ...input.labels, ...graphiumLabels(input) },
     ExposedPorts: exposed,
     Healthcheck: dockerHealthcheck(input.healthCheck),
+    User: input.user,
+    WorkingDir: input.workingDir,
     HostConfig: {
       PortBindings: bindings,
       ExtraHosts: input.extraHosts,
+      Mounts: input.mounts?.map(dockerMount),
+      RestartPolicy: dockerRestartPolicy(input.restartPolicy),
+      NetworkMode: endpoint?.network,
+      ...resourceLimits(input.resources),
     },
+    NetworkingConfig: endpoint
+      ? { EndpointsConfig: { [endpoint.network]: { Aliases: [endpoint.alias] } } }
+      : undefined,
   };
+}
+
+function dockerMount(mount: ContainerMount): Docker.MountSettings {
+  // The dockerode types require Source, but Docker takes none for tmpfs and anonymous volumes.
+  const settings: Partial<Docker.MountSettings> = {
+    Type: mount.type,
+    Target: mount.target,
+    ReadOnly: mount.readOnly,
+  };
+  if (mount.source !== undefined) settings.Source = mount.source;
+  return settings as Docker.MountSettings;
+}
+
+function dockerRestartPolicy(policy: RestartPolicy | undefined): Docker.HostRestartPolicy | undefined {
+  if (!policy) return undefined;
+  // Docker rejects a retry count with any policy but on-failure.
+  if (policy.name !== 'on-failure' || policy.maximumRetryCount === undefined) return { Name: policy.name };
+  return { Name: policy.name, MaximumRetryCount: policy.maximumRetryCount };
+}
+
+/** Docker's resource limits: CPUs in billionths, memory in bytes, -1 swap for unlimited. */
+function resourceLimits(resources: ResourceSpec | undefined): Docker.HostConfig {
+  const limits: Docker.HostConfig = {};
+  if (!resources) return limits;
+  if (resources.cpus !== undefined) limits.NanoCpus = Math.round(resources.cpus * 1e9);
+  if (resources.memoryBytes !== undefined) limits.Memory = resources.memoryBytes;
+  if (resources.memorySwapBytes !== undefined) limits.MemorySwap = resources.memorySwapBytes;
+  if (resources.pids !== undefined) limits.PidsLimit = resources.pids;
+  return limits;
 }
 
 /** Build the Docker HEALTHCHECK for checks Docker runs itself, with durations in nanoseconds. */
@@ -178,23 +305,27 @@ function dockerHealthcheck(check: HealthCheck | undefined): Docker.HealthConfig 
   };
 }
 
-async function startOrExplain(docker: Docker, id: string, input: StartContainerInput): Promise<void> {
+/** Start a container. Returns Docker's message when a host port is already allocated. */
+async function startOrConflict(docker: Docker, id: string): Promise<string | undefined> {
   try {
     await docker.getContainer(id).start();
+    return undefined;
   } catch (error) {
     const message = dockerMessage(error);
-    if (/port is already allocated|address already in use/i.test(message)) {
-      const ports = input.publish.filter((p) => p.hostPort > 0).map((p) => p.hostPort);
-      throw ApplicationFailure.nonRetryable(
-        `cannot start ${input.containerName} on host ${input.host.name}: a published port ` +
-          `(${ports.join(', ') || 'auto'}) is already allocated there (${message}); ` +
-          `free the port or choose another hostPort`,
-        ERROR_TYPES.portAllocated,
-      );
-    }
-    if (dockerStatus(error) === 304) return; // already started
+    if (/port is already allocated|address already in use/i.test(message)) return message;
+    if (dockerStatus(error) === 304) return undefined; // already started
     throw error;
   }
+}
+
+function portAllocated(input: StartContainerInput, publish: PublishRequest[], message: string): Error {
+  const ports = publish.filter((p) => p.hostPort > 0).map((p) => p.hostPort);
+  return ApplicationFailure.nonRetryable(
+    `cannot start ${input.containerName} on host ${input.host.name}: a published port ` +
+      `(${ports.join(', ') || 'auto'}) is already allocated there (${message}); ` +
+      `free the port or choose another hostPort`,
+    ERROR_TYPES.portAllocated,
+  );
 }
 
 async function describeStarted(docker: Docker, id: string, adopted: boolean): Promise<StartedContainer> {

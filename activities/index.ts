@@ -9,9 +9,12 @@ import { LABELS } from '../core/names';
 import { PlacementError, planPlacement, type PlacementPlan } from '../core/placement';
 import type { Database } from '../db/client';
 import { ERROR_TYPES } from '../workflows/contract';
+import type { StackResource } from '../workflows/contract';
+import { runAction } from './actions';
 import { ensureImage, removeById, removeServiceContainer, startContainer } from './containers';
 import { dockerFor, dockerMessage, withTimeout } from './docker';
 import { awaitHealthy } from './health';
+import { ensureNetwork, ensureVolume, listStackResources, removeResource } from './resources';
 import {
   loadHosts,
   markStackRemoved,
@@ -54,6 +57,10 @@ export function createActivities({ db }: ActivityDeps) {
     startContainer,
     awaitHealthy,
     removeServiceContainer,
+    ensureNetwork,
+    ensureVolume,
+    removeResource,
+    runAction,
 
     async planPlacement({ deploymentId, stack }: PlanInput): Promise<PlanResult> {
       const registered = await loadHosts(db);
@@ -83,10 +90,7 @@ export function createActivities({ db }: ActivityDeps) {
 
     /** List every container of a stack, by label, on the hosts its deployments used. */
     async listStackContainers({ stackSlug }: { stackSlug: string }) {
-      const used = new Set(await stackHostNames(db, stackSlug));
-      const all = await loadHosts(db);
-      // A stack with no record of its hosts may still have containers anywhere.
-      const registered = used.size > 0 ? all.filter((host) => used.has(host.name)) : all;
+      const registered = await stackHosts(db, stackSlug);
       const containers: StackContainer[] = [];
       const unreachable: { host: string; error: string }[] = [];
       await Promise.all(
@@ -113,14 +117,34 @@ export function createActivities({ db }: ActivityDeps) {
     },
 
     async removeContainerById({ host, containerId }: { host: string; containerId: string }): Promise<void> {
-      const record = (await loadHosts(db)).find((candidate) => candidate.name === host);
-      if (!record) {
-        throw ApplicationFailure.nonRetryable(
-          `host ${host} is no longer registered`,
-          ERROR_TYPES.hostNotFound,
-        );
-      }
-      await removeById(dockerFor(record), containerId);
+      await removeById(dockerFor(await registeredHost(db, host)), containerId);
+    },
+
+    /** List the networks and volumes of a stack, by label, on the hosts its deployments used. */
+    async listStackResources({ stackSlug }: { stackSlug: string }) {
+      const registered = await stackHosts(db, stackSlug);
+      const resources: StackResource[] = [];
+      const unreachable: { host: string; error: string }[] = [];
+      await Promise.all(
+        registered.map(async (host) => {
+          try {
+            resources.push(...(await listStackResources(host, stackSlug)));
+          } catch (error) {
+            unreachable.push({ host: host.name, error: dockerMessage(error) });
+          }
+        }),
+      );
+      return { resources, unreachable };
+    },
+
+    /** Remove a network or volume found by `listStackResources` if it still carries the stack's labels. */
+    async removeStackResource({ resource, stackSlug }: { resource: StackResource; stackSlug: string }) {
+      return removeResource({
+        host: await registeredHost(db, resource.host),
+        kind: resource.kind,
+        name: resource.name,
+        labels: { [LABELS.stack]: stackSlug, [LABELS.managed]: 'true' },
+      });
     },
 
     async recordStackRemoving({ stackSlug }: { stackSlug: string }): Promise<void> {
@@ -144,6 +168,22 @@ export function createActivities({ db }: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** Returns the registered hosts any deployment of the stack used, or every host when none is recorded. */
+async function stackHosts(db: Database, stackSlug: string): Promise<HostRecord[]> {
+  const used = new Set(await stackHostNames(db, stackSlug));
+  const all = await loadHosts(db);
+  // A stack with no record of its hosts may still have containers anywhere.
+  return used.size > 0 ? all.filter((host) => used.has(host.name)) : all;
+}
+
+async function registeredHost(db: Database, name: string): Promise<HostRecord> {
+  const record = (await loadHosts(db)).find((candidate) => candidate.name === name);
+  if (!record) {
+    throw ApplicationFailure.nonRetryable(`host ${name} is no longer registered`, ERROR_TYPES.hostNotFound);
+  }
+  return record;
+}
 
 /** Read CPUs, memory and running containers from every host in parallel, each with a time limit. */
 export async function gatherFacts(registered: HostRecord[]): Promise<Record<string, HostFacts>> {

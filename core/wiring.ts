@@ -3,8 +3,8 @@
  * the ports each service publishes so that dependents can reach it.
  */
 import { healthProbePort } from './health';
-import type { PortSpec, ServiceSpec, StackSpec } from './model';
-import { envName } from './names';
+import type { MountSpec, PortSpec, ServiceSpec, StackSpec } from './model';
+import { envName, resourceName, serviceAlias } from './names';
 
 /** A dependency after placement and start, as a dependent reaches it. */
 export interface ResolvedDependency {
@@ -37,6 +37,13 @@ export interface PublishRequest {
   containerPort: number;
   hostPort: number;
   protocol: 'tcp' | 'udp';
+  /** Host address to bind to, or every address of the host when absent. */
+  hostIp?: string;
+  /**
+   * Host port to try first when `hostPort` is 0. The container falls back to a free port when
+   * this one is already allocated on the host.
+   */
+  preferredHostPort?: number;
 }
 
 /**
@@ -157,7 +164,94 @@ function hasRemoteDependent(
 }
 
 function toRequest(port: PortSpec, hostPort: number): PublishRequest {
-  return { containerPort: port.containerPort, hostPort, protocol: port.protocol };
+  const request: PublishRequest = { containerPort: port.containerPort, hostPort, protocol: port.protocol };
+  if (port.hostIp !== undefined) request.hostIp = port.hostIp;
+  return request;
+}
+
+/**
+ * Makes every auto-published port (`hostPort` 0) prefer its container port as host port, so a
+ * configuration written for one host, such as `REDIS_PORT=6379` with `REDIS_HOST=redis` resolved
+ * through ExtraHosts, still works across hosts while that port is free.
+ *
+ * A port gets no preference when some service on the same host publishes that host port
+ * explicitly (same protocol), because the explicit port must win whichever container starts
+ * first. Two preferences for the same host port on one host are both kept: the container that
+ * starts second falls back to a free port.
+ */
+export function preferContainerPorts(
+  requests: Record<string, PublishRequest[]>,
+  assignments: Record<string, string>,
+): Record<string, PublishRequest[]> {
+  const explicit = new Set<string>();
+  for (const [service, ports] of Object.entries(requests)) {
+    for (const port of ports) {
+      if (port.hostPort > 0) explicit.add(hostPortKey(assignments[service], port.hostPort, port.protocol));
+    }
+  }
+  const entries = Object.entries(requests).map(([service, ports]): [string, PublishRequest[]] => [
+    service,
+    ports.map((port) => {
+      if (port.hostPort !== 0) return port;
+      const key = hostPortKey(assignments[service], port.containerPort, port.protocol);
+      return explicit.has(key) ? port : { ...port, preferredHostPort: port.containerPort };
+    }),
+  ]);
+  return Object.fromEntries(entries);
+}
+
+function hostPortKey(host: string | undefined, hostPort: number, protocol: string): string {
+  return `${host ?? ''}\u0000${hostPort}/${protocol}`;
+}
+
+/** A mount as Docker's HostConfig.Mounts takes it, with volume names already turned into Docker names. */
+export interface ContainerMount {
+  type: MountSpec['type'];
+  /** Docker volume name or host path, absent for tmpfs and anonymous volumes. */
+  source?: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/** Returns the Docker name of the stack's network: the name as written when external, else derived. */
+export function networkDockerName(stack: Pick<StackSpec, 'name' | 'network'>): string | undefined {
+  const network = stack.network;
+  if (!network) return undefined;
+  return network.external ? network.name : resourceName(stack.name, network.name);
+}
+
+/**
+ * Returns the Docker name of a named volume of the stack: the name as written when the stack
+ * declares the volume external, else `resourceName(stack, name)`.
+ */
+export function volumeDockerName(stack: Pick<StackSpec, 'name' | 'volumes'>, name: string): string {
+  const volume = stack.volumes.find((entry) => entry.name === name);
+  return volume?.external ? name : resourceName(stack.name, name);
+}
+
+/** Lists the mounts of a service's container with Docker names for its named volumes. */
+export function containerMounts(
+  stack: Pick<StackSpec, 'name' | 'volumes'>,
+  service: Pick<ServiceSpec, 'mounts'>,
+): ContainerMount[] {
+  return service.mounts.map((mount) => {
+    const resolved: ContainerMount = { type: mount.type, target: mount.target, readOnly: mount.readOnly };
+    if (mount.type === 'volume' && mount.source !== undefined) {
+      resolved.source = volumeDockerName(stack, mount.source);
+    } else if (mount.type === 'bind') {
+      resolved.source = mount.source;
+    }
+    return resolved;
+  });
+}
+
+/** Returns the network a service's container joins, with its DNS alias, when the stack has a network. */
+export function serviceEndpoint(
+  stack: Pick<StackSpec, 'name' | 'network'>,
+  service: Pick<ServiceSpec, 'name'>,
+): { network: string; alias: string } | undefined {
+  const network = networkDockerName(stack);
+  return network === undefined ? undefined : { network, alias: serviceAlias(service.name) };
 }
 
 function samePort(request: PublishRequest, port: PortSpec): boolean {

@@ -27,6 +27,7 @@ export type ServiceStep =
   | 'preparing image'
   | 'starting'
   | 'waiting for health'
+  | 'running actions'
   | 'running'
   | 'healthy'
   | 'failed'
@@ -45,6 +46,17 @@ export interface Connection {
   port?: number;
 }
 
+/** The state of one post-start action of a service. */
+export interface ActionProgress {
+  name: string;
+  /** Service whose container runs the command. */
+  target: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed';
+  exitCode?: number;
+  /** The end of the command's stdout and stderr, or why it could not run. */
+  output?: string;
+}
+
 export interface ServiceProgress {
   service: string;
   step: ServiceStep;
@@ -56,6 +68,8 @@ export interface ServiceProgress {
   connections: Connection[];
   /** Last health output or failure message, when there is one. */
   detail?: string;
+  /** Post-start actions in the order they run; absent for services without actions and in older outcomes. */
+  actions?: ActionProgress[];
 }
 
 export type DeploymentPhase =
@@ -68,6 +82,8 @@ export interface DeploymentProgress {
   wave: number;
   waves: string[][];
   services: ServiceProgress[];
+  /** The stack's networks and volumes per host; absent for stacks without them. */
+  resources?: (StackResource & { external: boolean; created: boolean })[];
 }
 
 export const progressQuery = defineQuery<DeploymentProgress>('progress');
@@ -75,12 +91,27 @@ export const progressQuery = defineQuery<DeploymentProgress>('progress');
 export interface TeardownInput {
   teardownId: string;
   stackName: string;
+  /** Keep the stack's volumes and their data; networks are removed either way. Default: false. */
+  keepVolumes?: boolean;
+}
+
+/** A network or volume of a stack on one host, by its Docker name. */
+export interface StackResource {
+  kind: 'network' | 'volume';
+  host: string;
+  name: string;
 }
 
 export interface TeardownResult {
   removed: { host: string; containerName: string }[];
   /** Containers that could not be removed, with the reason. */
   failed: { host: string; containerName: string; error: string }[];
+  /** Networks and volumes removed after the containers; absent in results of older teardowns. */
+  removedResources?: StackResource[];
+  /** Networks and volumes that could not be removed, with the reason. */
+  failedResources?: (StackResource & { error: string })[];
+  /** Volumes left in place because the teardown asked to keep them. */
+  keptVolumes?: StackResource[];
 }
 
 /** Failure types that retrying cannot fix; activities raise them as non-retryable. */
@@ -93,5 +124,10 @@ export const ERROR_TYPES = {
   containerExited: 'ContainerExited',
   placementFailed: 'PlacementFailed',
   hostNotFound: 'HostNotFound',
+  resourceConflict: 'ResourceConflict',
+  resourceNotFound: 'ResourceNotFound',
+  resourceInUse: 'ResourceInUse',
+  actionFailed: 'ActionFailed',
+  actionTimeout: 'ActionTimedOut',
   deploymentFailed: 'DeploymentRolledBack',
 } as const;

@@ -10,9 +10,18 @@ import {
 import type { Activities, PlanResult } from '../activities';
 import { dependencyWaves } from '../core/graph';
 import { healthDeadlineMs } from '../core/health';
-import type { HostRecord, ServiceSpec } from '../core/model';
+import type { ServiceSpec, StackSpec } from '../core/model';
 import { containerName, stackSlug } from '../core/names';
-import { publishRequests, wireEnvironment, type ResolvedDependency } from '../core/wiring';
+import {
+  containerMounts,
+  preferContainerPorts,
+  publishRequests,
+  serviceEndpoint,
+  wireEnvironment,
+  type PublishRequest,
+  type ResolvedDependency,
+} from '../core/wiring';
+import { causeChain, compensate, type Compensation } from './compensation';
 import {
   ERROR_TYPES,
   progressQuery,
@@ -20,6 +29,8 @@ import {
   type DeploymentProgress,
   type ServiceProgress,
 } from './contract';
+import { pendingActions, runPostStartActions, type ActionTarget } from './post-start-actions';
+import { StackResources } from './stack-resources';
 
 const NON_RETRYABLE = Object.values(ERROR_TYPES);
 
@@ -60,33 +71,13 @@ const health = proxyActivities<Activities>({
   retry: { initialInterval: '500ms', maximumInterval: '5s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
-// Undo and bookkeeping must finish even when the host or database hiccups, so
-// they retry for longer than forward steps.
-const undo = proxyActivities<Activities>({
-  startToCloseTimeout: '60s',
-  scheduleToCloseTimeout: '10m',
-  retry: {
-    initialInterval: '1s',
-    maximumInterval: '30s',
-    nonRetryableErrorTypes: [ERROR_TYPES.hostNotFound],
-  },
-});
-
 const records = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   scheduleToCloseTimeout: '10m',
   retry: { initialInterval: '500ms', maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
-interface Compensation {
-  service: string;
-  host: HostRecord;
-}
-
-export interface CompensationReport {
-  removed: { service: string; host: string; container: string }[];
-  failed: { service: string; host: string; error: string }[];
-}
+export { causeChain, type CompensationReport } from './compensation';
 
 export interface DeployResult {
   deploymentId: string;
@@ -96,18 +87,27 @@ export interface DeployResult {
 /**
  * Deploy a stack: place its services, then start each one as soon as what it
  * needs is running (or healthy, when it sets waitForHealthy), wired to the address
- * and published port of each dependency. If any step fails for good, or the
+ * and published port of each dependency. The stack's network and named volumes are
+ * ensured on a host before its first container there, and a service's post-start
+ * actions run once it is healthy. If any step fails for good, or the
  * workflow is cancelled, every container already created is removed in
- * reverse order and the deployment ends rolled back with the original cause.
+ * reverse order, then the networks and volumes this deployment created, and the
+ * deployment ends rolled back with the original cause.
  */
-export async function deployStack(input: DeployInput): Promise<DeployResult> {
+export async function deployStack(rawInput: DeployInput): Promise<DeployResult> {
+  const input = { ...rawInput, stack: withModelDefaults(rawInput.stack) };
   const { deploymentId, stack } = input;
   const progress: DeploymentProgress = {
     deploymentId,
     phase: 'planning',
     wave: 0,
     waves: dependencyWaves(stack.services),
-    services: stack.services.map((s) => ({ service: s.name, step: 'pending', ports: [], connections: [] })),
+    services: stack.services.map((s) => {
+      const state: ServiceProgress = { service: s.name, step: 'pending', ports: [], connections: [] };
+      const actions = pendingActions(s);
+      if (actions) state.actions = actions;
+      return state;
+    }),
   };
   setHandler(progressQuery, () => progress);
   const compensations: Compensation[] = [];
@@ -148,6 +148,38 @@ export async function deployStack(input: DeployInput): Promise<DeployResult> {
 }
 
 /**
+ * Fills the model fields that stacks of deployments started before those fields existed lack,
+ * so replaying such a deployment sees empty lists instead of failing.
+ */
+function withModelDefaults(stack: StackSpec): StackSpec {
+  return {
+    ...stack,
+    volumes: stack.volumes ?? [],
+    services: stack.services.map((service) => ({
+      ...service,
+      resources: service.resources ?? {},
+      mounts: service.mounts ?? [],
+      actions: service.actions ?? [],
+    })),
+  };
+}
+
+/** What every service of one deployment shares while it deploys. */
+interface DeployContext {
+  input: DeployInput;
+  planned: PlanResult;
+  progress: DeploymentProgress;
+  compensations: Compensation[];
+  gates: Map<string, Gate>;
+  resources: StackResources;
+}
+
+interface Gate {
+  running: Deferred;
+  healthy: Deferred;
+}
+
+/**
  * Start every service once its dependencies are ready. On the first failure
  * the remaining work is cancelled and awaited, so no container is created
  * after the rollback has looked for it.
@@ -158,27 +190,27 @@ async function deployServices(
   progress: DeploymentProgress,
   compensations: Compensation[],
 ): Promise<void> {
-  const gates = new Map(
-    input.stack.services.map((s) => [s.name, { running: deferred(), healthy: deferred() }]),
-  );
-  const publish = publishRequests(input.stack, planned.plan.assignments);
+  const context: DeployContext = {
+    input,
+    planned,
+    progress,
+    compensations,
+    gates: new Map(input.stack.services.map((s) => [s.name, { running: deferred(), healthy: deferred() }])),
+    resources: new StackResources(input.deploymentId, input.stack, compensations, progress),
+  };
+  const assignments = planned.plan.assignments;
+  const publish = preferContainerPorts(publishRequests(input.stack, assignments), assignments);
   const runService = async (service: ServiceSpec) => {
-    const gate = gates.get(service.name)!;
+    const gate = context.gates.get(service.name)!;
     try {
       await Promise.all(
         service.dependencies.map(
-          (d) => (d.waitForHealthy ? gates.get(d.name)!.healthy : gates.get(d.name)!.running).promise,
+          (d) =>
+            (d.waitForHealthy ? context.gates.get(d.name)!.healthy : context.gates.get(d.name)!.running)
+              .promise,
         ),
       );
-      await deployService(
-        input,
-        planned,
-        service,
-        publish[service.name] ?? [],
-        progress,
-        compensations,
-        gate,
-      );
+      await deployService(context, service, publish[service.name] ?? [], gate);
     } catch (error) {
       gate.running.reject(error);
       gate.healthy.reject(error);
@@ -205,14 +237,12 @@ function orderedServices(input: DeployInput, progress: DeploymentProgress): Serv
 }
 
 async function deployService(
-  input: DeployInput,
-  planned: PlanResult,
+  context: DeployContext,
   service: ServiceSpec,
-  publish: { containerPort: number; hostPort: number; protocol: 'tcp' | 'udp' }[],
-  progress: DeploymentProgress,
-  compensations: Compensation[],
-  gate: { running: Deferred; healthy: Deferred },
+  publish: PublishRequest[],
+  gate: Gate,
 ): Promise<void> {
+  const { input, planned, progress, compensations } = context;
   const { deploymentId, stack } = input;
   const hostName = planned.plan.assignments[service.name]!;
   const host = planned.hosts[hostName]!;
@@ -223,7 +253,10 @@ async function deployService(
     progress.waves.findIndex((wave) => wave.includes(service.name)),
   );
 
-  compensations.push({ service: service.name, host });
+  // The network's and volumes' undo comes before the container's, so the rollback removes them after it.
+  await context.resources.prepare(service, host);
+
+  compensations.push({ kind: 'container', service: service.name, host });
   state.step = 'preparing image';
   await images.ensureImage({ host, image: service.image, service: service.name });
 
@@ -243,6 +276,12 @@ async function deployService(
     extraHosts: wiring.extraHosts,
     labels: service.labels,
     healthCheck: service.healthCheck,
+    mounts: containerMounts(stack, service),
+    resources: service.resources,
+    restartPolicy: service.restartPolicy,
+    user: service.user,
+    workingDir: service.workingDir,
+    endpoint: serviceEndpoint(stack, service),
   });
   Object.assign(state, {
     containerId: started.containerId,
@@ -265,9 +304,42 @@ async function deployService(
     deadlineAt: Date.now() + healthDeadlineMs(service.healthCheck),
   });
   state.detail = result.output;
+
+  // Dependents that wait for health wait for the actions too, because the gate opens after them.
+  if (service.actions.length > 0) {
+    state.step = 'running actions';
+    await runPostStartActions(deploymentId, service, state, (target) =>
+      awaitTarget(context, service, target),
+    );
+  }
   state.step = service.healthCheck ? 'healthy' : 'running';
   gate.healthy.resolve();
   log.info('service ready', { deploymentId, service: service.name, host: hostName });
+}
+
+/**
+ * Waits until the container of an action's target runs. Validation rejects a target that
+ * depends on the action's service, so this wait cannot deadlock for stacks it accepts.
+ */
+async function awaitTarget(
+  context: DeployContext,
+  service: ServiceSpec,
+  target: string,
+): Promise<ActionTarget> {
+  const gate = context.gates.get(target);
+  if (!gate) {
+    throw ApplicationFailure.nonRetryable(
+      `an action of service ${service.name} targets "${target}", which is not a service of the stack`,
+      ERROR_TYPES.invalidSpec,
+    );
+  }
+  await gate.running.promise;
+  const state = context.progress.services.find((s) => s.service === target)!;
+  return {
+    host: context.planned.hosts[state.host!]!,
+    containerId: state.containerId!,
+    containerName: state.containerName!,
+  };
 }
 
 /** Published ports in the order the stack lists them, so the first one is the service's main port. */
@@ -291,31 +363,6 @@ function resolveDependencies(service: ServiceSpec, progress: DeploymentProgress)
   });
 }
 
-/** Undo in reverse order, going on past an undo that fails and reporting it. */
-async function compensate(
-  deploymentId: string,
-  compensations: Compensation[],
-  progress: DeploymentProgress,
-): Promise<CompensationReport> {
-  const report: CompensationReport = { removed: [], failed: [] };
-  for (const { service, host } of [...compensations].reverse()) {
-    const state = progress.services.find((s) => s.service === service)!;
-    state.step = 'removing';
-    try {
-      const { removed } = await undo.removeServiceContainer({ host, deploymentId, service });
-      if (removed) report.removed.push({ service, host: host.name, container: removed });
-      state.step = 'removed';
-    } catch (error) {
-      const message = causeChain(error).join(': ');
-      report.failed.push({ service, host: host.name, error: message });
-      state.step = 'failed';
-      state.detail = `could not be removed: ${message}`;
-      log.error('compensation failed', { deploymentId, service, host: host.name, error: message });
-    }
-  }
-  return report;
-}
-
 function outcome(
   input: DeployInput,
   progress: DeploymentProgress,
@@ -328,22 +375,6 @@ function outcome(
     positions: Object.fromEntries(input.stack.services.map((s) => [s.name, s.position])),
     images: Object.fromEntries(input.stack.services.map((s) => [s.name, s.image])),
   };
-}
-
-/** Wrapper messages the SDK puts around every activity failure; they carry nothing of the cause. */
-const WRAPPER_MESSAGES = new Set(['Activity task failed', 'Activity task timed out']);
-
-/** Messages of an error and its causes, outermost first, skipping repeats and SDK wrappers. */
-export function causeChain(error: unknown): string[] {
-  const chain: string[] = [];
-  let current: unknown = error;
-  while (current instanceof Error) {
-    const message = current.message;
-    if (message && chain.at(-1) !== message && !WRAPPER_MESSAGES.has(message)) chain.push(message);
-    current = current.cause;
-  }
-  if (chain.length === 0) chain.push(String(error));
-  return chain;
 }
 
 interface Deferred {

@@ -1,7 +1,7 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { stackSlug } from '../core/names';
-import { ERROR_TYPES, type TeardownInput, type TeardownResult } from './contract';
+import { ERROR_TYPES, type StackResource, type TeardownInput, type TeardownResult } from './contract';
 
 const hosts = proxyActivities<Activities>({
   startToCloseTimeout: '60s',
@@ -9,14 +9,18 @@ const hosts = proxyActivities<Activities>({
   retry: {
     initialInterval: '500ms',
     maximumInterval: '15s',
-    nonRetryableErrorTypes: [ERROR_TYPES.hostNotFound],
+    nonRetryableErrorTypes: [ERROR_TYPES.hostNotFound, ERROR_TYPES.resourceInUse],
   },
 });
 
+/** Marks the change that made teardowns remove networks and volumes, so older teardowns still replay. */
+const REMOVE_RESOURCES_PATCH = 'teardown-removes-networks-and-volumes';
+
 /**
- * Remove every container of a stack from every registered host. Containers are
- * found by the stack label alone, so containers left by any earlier deployment
- * of the stack go too, and a stack whose name merely starts the same is untouched.
+ * Remove every container of a stack from the hosts its deployments used, then
+ * its networks and, unless `keepVolumes` is set, its volumes. Everything is
+ * found by the stack's labels alone, so what any earlier deployment of the
+ * stack left goes too, and a stack whose name merely starts the same is untouched.
  */
 export async function teardownStack(input: TeardownInput): Promise<TeardownResult> {
   const slug = stackSlug(input.stackName);
@@ -29,11 +33,11 @@ export async function teardownStack(input: TeardownInput): Promise<TeardownResul
         await hosts.removeContainerById({ host: container.host, containerId: container.containerId });
         result.removed.push({ host: container.host, containerName: container.containerName });
       } catch (error) {
-        const message =
-          error instanceof Error
-            ? ((error.cause as Error | undefined)?.message ?? error.message)
-            : String(error);
-        result.failed.push({ host: container.host, containerName: container.containerName, error: message });
+        result.failed.push({
+          host: container.host,
+          containerName: container.containerName,
+          error: reason(error),
+        });
       }
     }),
   );
@@ -44,14 +48,62 @@ export async function teardownStack(input: TeardownInput): Promise<TeardownResul
       error: `host unreachable: ${host.error}`,
     });
   }
-  if (result.failed.length > 0) {
+  if (patched(REMOVE_RESOURCES_PATCH)) await removeResources(input, slug, result);
+
+  const failures = result.failed.length + (result.failedResources?.length ?? 0);
+  if (failures > 0) {
     const message =
-      `teardown of stack "${input.stackName}" left ${result.failed.length} container(s) or host(s) unchecked; ` +
+      `teardown of stack "${input.stackName}" left ${failures} container(s), resource(s) or host(s) unchecked; ` +
       'run the teardown again once the hosts are reachable';
-    const reasons = result.failed.map((f) => `${f.host}/${f.containerName}: ${f.error}`);
+    const reasons = [
+      ...result.failed.map((f) => `${f.host}/${f.containerName}: ${f.error}`),
+      ...(result.failedResources ?? []).map((f) => `${f.host}/${f.kind} ${f.name}: ${f.error}`),
+    ];
     await hosts.recordTeardownFailure({ stackSlug: slug, failure: [message, ...reasons] });
     throw ApplicationFailure.nonRetryable(message, 'TeardownIncomplete', result);
   }
   await hosts.recordStackRemoved({ stackSlug: slug });
   return result;
+}
+
+/**
+ * Remove the stack's networks and volumes after its containers. A host where a container
+ * could not be removed keeps its resources, because they would still be in use there.
+ */
+async function removeResources(input: TeardownInput, slug: string, result: TeardownResult): Promise<void> {
+  result.removedResources = [];
+  result.failedResources = [];
+  result.keptVolumes = [];
+  const blocked = new Set(result.failed.map((f) => f.host));
+  const { resources, unreachable } = await hosts.listStackResources({ stackSlug: slug });
+  for (const host of unreachable) {
+    if (blocked.has(host.host)) continue;
+    result.failed.push({
+      host: host.host,
+      containerName: '(unknown)',
+      error: `host unreachable: ${host.error}`,
+    });
+  }
+  const removable: StackResource[] = [];
+  for (const resource of resources) {
+    if (resource.kind === 'volume' && input.keepVolumes) result.keptVolumes.push(resource);
+    else if (!blocked.has(resource.host)) removable.push(resource);
+  }
+  await Promise.all(
+    removable.map(async (resource) => {
+      try {
+        const { removed } = await hosts.removeStackResource({ resource, stackSlug: slug });
+        if (removed) result.removedResources!.push(resource);
+      } catch (error) {
+        result.failedResources!.push({ ...resource, error: reason(error) });
+      }
+    }),
+  );
+}
+
+/** The cause of an activity failure, without the SDK's wrapper message. */
+function reason(error: unknown): string {
+  return error instanceof Error
+    ? ((error.cause as Error | undefined)?.message ?? error.message)
+    : String(error);
 }
