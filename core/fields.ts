@@ -5,6 +5,7 @@
 import { childPath, describeValue, indexPath, type IssueLog } from './issues';
 import type { PortSpec } from './model';
 import { hasLetterOrDigit } from './names';
+import { isIpAddress } from './wiring';
 import { MAX_NAME_FIELD_LENGTH } from './validate';
 
 export type JsonObject = Record<string, unknown>;
@@ -235,7 +236,7 @@ export interface PortList {
   paths: string[];
 }
 
-const PORT_KEYS: KeyRules = { known: ['@type', 'containerPort', 'hostPort', 'protocol'] };
+const PORT_KEYS: KeyRules = { known: ['@type', 'containerPort', 'hostPort', 'protocol', 'hostIP', 'hostIp'] };
 
 /**
  * Reads a `ports` array of `{containerPort, hostPort, protocol}` objects and returns the valid
@@ -287,14 +288,40 @@ function readPort(entry: unknown, path: string, log: IssueLog): PortSpec | undef
 
   const hostPort = readHostPort(entry.hostPort, childPath(path, 'hostPort'), log);
   const protocol = readProtocol(entry.protocol, childPath(path, 'protocol'), log);
-  if (containerPort === undefined || hostPort === null || protocol === undefined) return undefined;
+  const ipKey = entry.hostIP !== undefined ? 'hostIP' : 'hostIp';
+  const hostIp = readHostIp(entry[ipKey], childPath(path, ipKey), log);
+  if (containerPort === undefined || hostPort === null || protocol === undefined || hostIp === null) {
+    return undefined;
+  }
+  return buildPort(containerPort, hostPort, protocol, hostIp);
+}
 
-  if (hostPort === undefined) return { containerPort, protocol };
-  return { containerPort, hostPort, protocol };
+/** Builds a port, leaving out the host port and address when they are absent. */
+export function buildPort(
+  containerPort: number,
+  hostPort: number | undefined,
+  protocol: 'tcp' | 'udp',
+  hostIp: string | undefined,
+): PortSpec {
+  const port: PortSpec = { containerPort, protocol };
+  if (hostPort !== undefined) port.hostPort = hostPort;
+  if (hostIp !== undefined) port.hostIp = hostIp;
+  return port;
+}
+
+/**
+ * Reads the host address a published port binds to. Returns `undefined` when absent, or null
+ * when it is not an IP address.
+ */
+export function readHostIp(value: unknown, path: string, log: IssueLog): string | undefined | null {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'string' && isIpAddress(value)) return value;
+  log.error(path, `the host address must be an IP address such as "127.0.0.1", got ${describeValue(value)}.`);
+  return null;
 }
 
 /** Returns the host port, `undefined` when the port is not published, or null when invalid. */
-function readHostPort(value: unknown, path: string, log: IssueLog): number | undefined | null {
+export function readHostPort(value: unknown, path: string, log: IssueLog): number | undefined | null {
   if (value === undefined || value === 0) return undefined;
   if (isPortNumber(value)) return value;
   log.error(
@@ -305,7 +332,7 @@ function readHostPort(value: unknown, path: string, log: IssueLog): number | und
   return null;
 }
 
-function readProtocol(value: unknown, path: string, log: IssueLog): 'tcp' | 'udp' | undefined {
+export function readProtocol(value: unknown, path: string, log: IssueLog): 'tcp' | 'udp' | undefined {
   if (value === undefined) return 'tcp';
   const lower = typeof value === 'string' ? value.toLowerCase() : value;
   if (lower === 'tcp' || lower === 'udp') return lower;

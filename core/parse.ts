@@ -1,17 +1,26 @@
 /**
  * Entry point for reading stack documents: picks the dialect, reads the document into the stack
- * model, then runs the checks that apply to every dialect.
+ * model, merges the deploy request's placement hints and variables, then runs the checks that
+ * apply to every dialect.
  */
+import { isGraph, parseGraph } from './dialects/graph';
 import { isItemList, parseItemList } from './dialects/itemlist';
 import { isObject, type JsonObject } from './fields';
-import { IssueLog } from './issues';
+import { readRequestHints, REQUEST_PATH, type RequestHints } from './hints';
+import { childPath, describeValue, IssueLog } from './issues';
+import type { ItemContext } from './items';
 import type { ParseResult } from './model';
-import { validateStack, type DialectOutput } from './validate';
+import { applyHints, collectVolumes, warnUnusedVariables, type DialectOutput } from './normalize';
+import { validateStack } from './validate';
 
 /** Options of `parseStack`. */
 export interface ParseOptions {
   /** Record unknown keys as errors in place of warnings. Default false. */
   strict?: boolean;
+  /** Values for `${NAME}` placeholders in environment values, as sent with a deploy request. */
+  variables?: unknown;
+  /** Placement fields sent with a deploy request; they take precedence over the file's. */
+  request?: RequestHints;
 }
 
 /** A stack dialect: how to recognize its documents and read them into the model. */
@@ -19,48 +28,86 @@ interface Dialect {
   /** Description of the dialect's documents, for the message that lists accepted dialects. */
   description: string;
   matches(document: JsonObject): boolean;
-  parse(document: JsonObject, log: IssueLog): DialectOutput;
+  parse(document: JsonObject, log: IssueLog, context: ItemContext): DialectOutput;
 }
 
-// TODO(dialects): add the JSON-LD `@graph` dialect here once it is written.
 const DIALECTS: readonly Dialect[] = [
   {
     description: 'a schema.org ItemList (an object with "@type": "ItemList" and itemListElement)',
     matches: isItemList,
     parse: parseItemList,
   },
+  {
+    description:
+      'a JSON-LD graph (an object with "@graph" holding a node whose @type includes "Stack"), ' +
+      'bare or wrapped in "stackDefinition"',
+    matches: isGraph,
+    parse: parseGraph,
+  },
 ];
 
 /**
  * Reads a stack document of any accepted dialect into the stack model and validates it.
  *
- * Every problem comes back with its JSON path. Unknown keys are warnings, or errors when
- * `options.strict` is true. `stack` is set only when there are no errors.
+ * Every problem comes back with its JSON path; problems in the request's own fields have paths
+ * starting with `request.`. Unknown keys are warnings, or errors when `options.strict` is true.
+ * `stack` is set only when there are no errors.
  *
  * @example
- * const { stack, errors, warnings } = parseStack(JSON.parse(text), { strict: true });
+ * const { stack, errors, warnings } = parseStack(JSON.parse(text), { variables: { TAG: '1.2' } });
  */
 export function parseStack(document: unknown, options: ParseOptions = {}): ParseResult {
   const log = new IssueLog(options.strict ?? false);
+  const variables = readVariables(options.variables, log);
+  const requestHints = readRequestHints(options.request ?? {}, log);
   const dialect = isObject(document) ? DIALECTS.find((candidate) => candidate.matches(document)) : undefined;
   if (!dialect) {
-    const accepted = `It accepts ${describeDialects()}.${graphHint(document)}`;
-    log.error('$', `the document is not a stack Graphium can read. ${accepted}`);
+    log.error('$', `the document is not a stack Graphium can read. It accepts ${describeDialects()}.`);
     return { errors: log.errors, warnings: log.warnings };
   }
 
-  const output = dialect.parse(document as JsonObject, log);
-  validateStack(output.stack, output.source, log);
+  const used = new Set<string>();
+  const context: ItemContext = {
+    variables,
+    usedVariables: used,
+    resolveService: (reference) => reference,
+    resolveHost: (reference) => reference,
+  };
+  const output = dialect.parse(document as JsonObject, log, context);
+  applyHints(output, requestHints, log);
+  collectVolumes(output, log);
+  warnUnusedVariables(variables, used, log);
+  validateStack(output.stack, output.source, log, output.items);
   const result: ParseResult = { errors: log.errors, warnings: log.warnings };
   if (log.errors.length === 0) result.stack = output.stack;
   return result;
 }
 
-/** Returns a hint for JSON-LD @graph documents, which Graphium recognizes but cannot read yet. */
-function graphHint(document: unknown): string {
-  const isGraph =
-    isObject(document) && (document['@graph'] !== undefined || document.stackDefinition !== undefined);
-  return isGraph ? ' JSON-LD @graph stacks are not supported yet.' : '';
+/** Reads the request's `variables`: an object of strings, by variable name. */
+function readVariables(value: unknown, log: IssueLog): Record<string, string> {
+  const path = childPath(REQUEST_PATH, 'variables');
+  if (value === undefined) return {};
+  if (!isObject(value)) {
+    log.error(
+      path,
+      `variables must be an object of strings, such as {"DB_PASSWORD": "..."}, got ${describeValue(value)}.`,
+    );
+    return {};
+  }
+  const entries: [string, string][] = [];
+  for (const [name, entry] of Object.entries(value)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      log.error(
+        childPath(path, name),
+        `variable name ${JSON.stringify(name)} is invalid. Use letters, digits and "_".`,
+      );
+    } else if (typeof entry === 'string') {
+      entries.push([name, entry]);
+    } else {
+      log.error(childPath(path, name), `variable ${name} must be a string, got ${describeValue(entry)}.`);
+    }
+  }
+  return Object.fromEntries(entries);
 }
 
 function describeDialects(): string {

@@ -6,6 +6,7 @@ import { findCycles } from './graph';
 import { healthProbePort } from './health';
 import { childPath, type IssueLog } from './issues';
 import type { PlacementStrategyName, ServiceSpec, StackSpec } from './model';
+import type { ReadAction } from './actions';
 import { containerName, envName } from './names';
 
 /** JSON paths of the values of one service that cross-service checks point at. */
@@ -24,12 +25,6 @@ export interface ServiceSource {
 export interface StackSource {
   placement: string;
   services: ServiceSource[];
-}
-
-/** A stack model read by a dialect, possibly incomplete when the dialect recorded errors. */
-export interface DialectOutput {
-  stack: StackSpec;
-  source: StackSource;
 }
 
 /**
@@ -69,7 +64,12 @@ export function defaultPlacement(services: readonly ServiceSpec[]): PlacementStr
  * Graphium's labels. Host pins must fit the placement, and two services on one host must not
  * publish the same host port.
  */
-export function validateStack(stack: StackSpec, source: StackSource, log: IssueLog): void {
+export function validateStack(
+  stack: StackSpec,
+  source: StackSource,
+  log: IssueLog,
+  actions: readonly { actions: readonly ReadAction[] }[] = [],
+): void {
   checkUniqueNames(stack.services, log);
   checkContainerNames(stack, log);
   checkUniquePositions(stack.services, log);
@@ -80,6 +80,53 @@ export function validateStack(stack: StackSpec, source: StackSource, log: IssueL
   checkReservedLabels(stack.services, log);
   checkPlacement(stack, source, log);
   checkHostPorts(stack, source, log);
+  checkActionTargets(stack.services, actions, log);
+}
+
+/**
+ * An action runs in its target's container once its own service is healthy, so the target must
+ * be a service of the stack that does not wait for the action's service, directly or not.
+ */
+function checkActionTargets(
+  services: readonly ServiceSpec[],
+  actions: readonly { actions: readonly ReadAction[] }[],
+  log: IssueLog,
+): void {
+  const byName = new Map(services.map((service) => [service.name, service]));
+  services.forEach((service, index) => {
+    for (const { action, path } of actions[index]?.actions ?? []) {
+      const targetPath = childPath(path, 'target');
+      if (!byName.has(action.target)) {
+        log.error(
+          targetPath,
+          `target "${action.target}" is not a service of this stack. Name a service, or leave target out to ` +
+            `run the action in "${service.name}".`,
+        );
+      } else if (action.target !== service.name && dependsOn(action.target, service.name, byName)) {
+        log.error(
+          targetPath,
+          `target "${action.target}" waits for "${service.name}", whose action would wait for it in turn. ` +
+            `Run the action in "${service.name}" or in a service that "${service.name}" depends on.`,
+        );
+      }
+    }
+  });
+}
+
+/** Returns whether `from` depends on `on`, directly or through other services. */
+function dependsOn(from: string, on: string, byName: Map<string, ServiceSpec>): boolean {
+  const seen = new Set<string>();
+  const pending = [from];
+  while (pending.length > 0) {
+    const name = pending.pop()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    for (const dependency of byName.get(name)?.dependencies ?? []) {
+      if (dependency.name === on) return true;
+      pending.push(dependency.name);
+    }
+  }
+  return false;
 }
 
 function checkUniqueNames(services: readonly ServiceSpec[], log: IssueLog): void {

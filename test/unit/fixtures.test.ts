@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { dependencyWaves } from '../../core/graph';
@@ -20,6 +20,22 @@ function warningPaths(result: ParseResult): string[] {
 
 const infisical = `${REAL_STACKS}eve-infisical.json`;
 const legacy = `${REAL_STACKS}graphium-legacy-3-tier-webapp.json`;
+const jsonld = `${REAL_STACKS}graphium-jsonld-3-tier-webapp.json`;
+const multihost = `${REAL_STACKS}graphium-nginx-multihost.json`;
+
+const realFiles = existsSync(REAL_STACKS)
+  ? readdirSync(REAL_STACKS).filter((name) => name.endsWith('.json'))
+  : [];
+
+describe('every real stack file', () => {
+  it.skipIf(realFiles.length === 0)('parses without errors', () => {
+    for (const name of realFiles) {
+      const result = parseFile(`${REAL_STACKS}${name}`);
+      expect({ name, errors: result.errors }).toEqual({ name, errors: [] });
+      expect(result.stack?.services.length).toBeGreaterThan(0);
+    }
+  });
+});
 
 describe('real ItemList stacks', () => {
   it.skipIf(!existsSync(infisical))('reads eve-infisical services', () => {
@@ -57,12 +73,36 @@ describe('real ItemList stacks', () => {
     });
   });
 
-  it.skipIf(!existsSync(infisical))('warns about eve-infisical keys not applied', () => {
-    expect(warningPaths(parseFile(infisical))).toEqual([
-      '$.network',
-      '$.volumes',
-      '$.itemListElement[0].volumeMounts',
-      '$.itemListElement[2].potentialAction',
+  it.skipIf(!existsSync(infisical))('honours eve-infisical storage, network and actions', () => {
+    const result = parseFile(infisical);
+    expect(result.warnings).toEqual([]);
+    const stack = stackFrom(result);
+    expect(stack.network).toEqual({
+      name: 'infisical-network',
+      driver: 'bridge',
+      options: {},
+      labels: {},
+      external: false,
+    });
+    expect(stack.volumes).toEqual([
+      { name: 'infisical-postgres-data', driver: 'local', options: {}, labels: {}, external: false },
+    ]);
+    expect(stack.services[0].mounts).toEqual([
+      {
+        type: 'volume',
+        source: 'infisical-postgres-data',
+        target: '/var/lib/postgresql/data',
+        readOnly: false,
+      },
+    ]);
+    expect(stack.services[2].actions).toEqual([
+      {
+        name: 'Run database migrations',
+        actionType: 'migration',
+        command: ['npm', 'run', 'migration:latest'],
+        timeoutMs: 120_000,
+        target: 'infisical',
+      },
     ]);
   });
 
@@ -85,12 +125,111 @@ describe('real ItemList stacks', () => {
     expect(postgres.healthCheck).toMatchObject({ intervalMs: 10_000, timeoutMs: 5_000, retries: 5 });
   });
 
-  it.skipIf(!existsSync(legacy))('warns about legacy keys not applied', () => {
-    expect(warningPaths(parseFile(legacy))).toEqual([
-      '$.network',
-      '$.itemListElement[0].volumeMounts',
-      '$.itemListElement[2].volumeMounts',
+  it.skipIf(!existsSync(legacy))('reads legacy health seconds and kinds', () => {
+    const [nginx, , postgres] = stackFrom(parseFile(legacy)).services;
+    expect(nginx.healthCheck).toEqual({
+      kind: 'http',
+      path: '/health',
+      port: 80,
+      headers: {},
+      intervalMs: 10_000,
+      timeoutMs: 5_000,
+      retries: 3,
+      startPeriodMs: 10_000,
+    });
+    expect(postgres.healthCheck).toMatchObject({ kind: 'command', command: ['pg_isready', '-U', 'webapp'] });
+  });
+
+  it.skipIf(!existsSync(legacy))('keeps the legacy volume and warns about the relative bind', () => {
+    const result = parseFile(legacy);
+    expect(warningPaths(result)).toEqual(['$.itemListElement[0].volumeMounts[0].source']);
+    expect(result.warnings[0].message).toContain('"./nginx.conf" is a relative path');
+    const stack = stackFrom(result);
+    expect(stack.services[0].mounts).toEqual([]);
+    expect(stack.services[2].mounts).toEqual([
+      { type: 'volume', source: 'postgres-data', target: '/var/lib/postgresql/data', readOnly: false },
     ]);
+    expect(stack.volumes.map((volume) => volume.name)).toEqual(['postgres-data']);
+    expect(stack.network?.name).toBe('webapp-network');
+    expect(stack.placement).toBe('single');
+  });
+});
+
+describe('real JSON-LD graph stacks', () => {
+  it.skipIf(!existsSync(jsonld))('reads the 3-tier graph services in hasPart order', () => {
+    const result = parseFile(jsonld);
+    expect(result.warnings).toEqual([]);
+    const stack = stackFrom(result);
+    expect(stack.name).toBe('3-tier-webapp');
+    expect(stack.services.map((service) => [service.name, service.position])).toEqual([
+      ['db', 1],
+      ['api', 2],
+      ['frontend', 3],
+    ]);
+    expect(dependencyWaves(stack.services)).toEqual([['db'], ['api'], ['frontend']]);
+    expect(stack.placement).toBe('single');
+  });
+
+  it.skipIf(!existsSync(jsonld))('reads the 3-tier graph ports, checks and resources', () => {
+    const [db, api, frontend] = stackFrom(parseFile(jsonld)).services;
+    expect(db.ports).toEqual([]);
+    expect(api.ports).toEqual([{ containerPort: 3000, hostPort: 3000, protocol: 'tcp' }]);
+    expect(frontend.ports).toEqual([{ containerPort: 80, hostPort: 8080, protocol: 'tcp' }]);
+    expect(db.healthCheck).toEqual({
+      kind: 'docker',
+      test: ['CMD-SHELL', 'pg_isready -U webapp'],
+      intervalMs: 10_000,
+      timeoutMs: 5_000,
+      retries: 5,
+      startPeriodMs: 0,
+    });
+    expect(api.resources).toEqual({ cpus: 0.5, memoryBytes: 512 * 1024 ** 2 });
+    expect(frontend.resources).toEqual({ cpus: 0.25, memoryBytes: 256 * 1024 ** 2 });
+    expect(api.restartPolicy).toEqual({ name: 'unless-stopped' });
+    expect(api.labels).toEqual({ app: '3-tier-webapp', tier: 'backend' });
+  });
+
+  it.skipIf(!existsSync(jsonld))('reads the 3-tier graph network and volume', () => {
+    const stack = stackFrom(parseFile(jsonld));
+    expect(stack.network).toEqual({
+      name: 'webapp-network',
+      driver: 'bridge',
+      subnet: '172.20.0.0/16',
+      gateway: '172.20.0.1',
+      ipRange: '172.20.1.0/24',
+      options: {},
+      labels: { stack: '3-tier-webapp' },
+      external: false,
+    });
+    expect(stack.volumes).toEqual([
+      { name: 'postgres-data', driver: 'local', options: {}, labels: {}, external: false },
+    ]);
+    expect(stack.services[0].mounts).toEqual([
+      { type: 'volume', source: 'postgres-data', target: '/var/lib/postgresql/data', readOnly: false },
+    ]);
+  });
+
+  it.skipIf(!existsSync(multihost))('pins each nginx to the host its locatedInHost names', () => {
+    const result = parseFile(multihost);
+    expect(result.warnings).toEqual([]);
+    const stack = stackFrom(result);
+    expect(stack.placement).toBe('manual');
+    expect(stack.services.map((service) => [service.name, service.targetHost])).toEqual([
+      ['nginx-1', 'localhost-docker'],
+      ['nginx-2', 'vm1'],
+      ['nginx-3', 'vm2'],
+    ]);
+  });
+
+  it.skipIf(!existsSync(multihost))('reads Port and PropertyValue forms', () => {
+    const [first, , third] = stackFrom(parseFile(multihost)).services;
+    expect(first.ports).toEqual([{ containerPort: 80, hostPort: 8081, protocol: 'tcp' }]);
+    expect(third.ports).toEqual([{ containerPort: 80, hostPort: 8083, protocol: 'tcp' }]);
+    expect(first.environment).toEqual({ NGINX_HOST: 'localhost', NGINX_PORT: '80' });
+    expect(third.environment).toEqual({ NGINX_HOST: 'vm2', NGINX_PORT: '80' });
+    expect(first.mounts).toEqual([]);
+    expect(first.healthCheck).toBeUndefined();
+    expect(first.dependencies).toEqual([]);
   });
 });
 

@@ -69,7 +69,7 @@ describe('parseStack dependencies', () => {
   });
 
   it('rejects non-name dependsOn entry', () => {
-    const result = withApp({ dependsOn: [{ name: 'db' }] });
+    const result = withApp({ dependsOn: [42] });
     expectIssue(result.errors, `${SECOND}.dependsOn[0]`, 'service names');
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseStack } from '../../core/parse';
-import { isImageReference } from '../../core/dialects/itemlist';
+import { isImageReference } from '../../core/image-reference';
 import { MAX_NAME_FIELD_LENGTH, MAX_POSITION } from '../../core/validate';
 import { expectIssue, item, stackFrom, stackOf } from './stack-documents';
 
@@ -36,7 +36,7 @@ describe('parseStack items', () => {
   });
 
   it('rejects non-object item', () => {
-    expectIssue(parseItems('db').errors, FIRST, 'SoftwareApplication objects');
+    expectIssue(parseItems('db').errors, FIRST, 'SoftwareApplication object');
   });
 
   it('rejects a missing position', () => {
@@ -185,8 +185,13 @@ describe('parseStack items', () => {
     expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 
-  it('rejects environment that is not an object', () => {
+  it('rejects environment entries that are not name and value objects', () => {
     const result = parseItems(item('db', 1, { environment: ['A=1'] }));
+    expectIssue(result.errors, `${FIRST}.environment[0]`, 'objects');
+  });
+
+  it('rejects environment that is a string', () => {
+    const result = parseItems(item('db', 1, { environment: 'A=1' }));
     expectIssue(result.errors, `${FIRST}.environment`, 'object');
   });
 

@@ -155,7 +155,10 @@ describe('publishRequests', () => {
 
   it('keeps a service named __proto__', () => {
     const proto = service('__proto__', { ports: [{ containerPort: 80, hostPort: 8080, protocol: 'tcp' }] });
-    const requests = publishRequests({ name: 'shop', placement: 'single', volumes: [], services: [proto] }, {});
+    const requests = publishRequests(
+      { name: 'shop', placement: 'single', volumes: [], services: [proto] },
+      {},
+    );
     expect(Object.getOwnPropertyDescriptor(requests, '__proto__')?.value).toEqual([
       { containerPort: 80, hostPort: 8080, protocol: 'tcp' },
     ]);
