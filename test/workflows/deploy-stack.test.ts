@@ -12,11 +12,14 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Activities } from '../../activities';
+import type { RunActionInput } from '../../activities/actions';
 import type { StartContainerInput } from '../../activities/containers';
-import type { HostRecord, ServiceSpec, StackSpec } from '../../core/model';
+import type { EnsureNetworkInput, EnsureVolumeInput, RemoveResourceInput } from '../../activities/resources';
+import type { HostRecord, PostStartAction, ServiceSpec, StackSpec } from '../../core/model';
+import { LABELS, resourceName } from '../../core/names';
 import { MAX_SERVICES } from '../../core/validate';
 import { installRuntime, workflowBundle } from '../../lib/worker';
-import { progressQuery, type DeployInput } from '../../workflows/contract';
+import { progressQuery, type DeployInput, type ServiceProgress } from '../../workflows/contract';
 
 const HISTORY_DIR = new URL('../fixtures/histories/', import.meta.url);
 
@@ -90,7 +93,11 @@ function threeTierStack(): StackSpec {
 interface Recorder {
   calls: string[];
   started: StartContainerInput[];
-  outcomes: { status: string; failure?: string[]; compensation?: unknown }[];
+  outcomes: { status: string; failure?: string[]; compensation?: any; services?: ServiceProgress[] }[];
+  /** Inputs of removeResource, in call order. */
+  resourceRemovals: RemoveResourceInput[];
+  /** Inputs of runAction, in call order. */
+  actions: RunActionInput[];
 }
 
 type Overrides = Partial<Record<keyof Activities, (...args: any[]) => Promise<unknown>>>;
@@ -126,6 +133,24 @@ function fakeActivities(stack: StackSpec, recorder: Recorder, overrides: Overrid
     async removeServiceContainer({ service }: { service: string }) {
       recorder.calls.push(`remove:${service}`);
       return { removed: `container-${service}` };
+    },
+    async ensureNetwork({ host, dockerName }: EnsureNetworkInput) {
+      recorder.calls.push(`network:${host.name}`);
+      return { name: dockerName, created: true };
+    },
+    async ensureVolume({ host, dockerName }: EnsureVolumeInput) {
+      recorder.calls.push(`volume:${host.name}:${dockerName}`);
+      return { name: dockerName, created: true };
+    },
+    async removeResource(input: RemoveResourceInput) {
+      recorder.calls.push(`unresource:${input.kind}:${input.host.name}`);
+      recorder.resourceRemovals.push(input);
+      return { removed: true };
+    },
+    async runAction(input: RunActionInput) {
+      recorder.calls.push(`action:${input.action.name}`);
+      recorder.actions.push(input);
+      return { exitCode: 0, output: `${input.action.name} done` };
     },
     async recordOutcome(outcome: Recorder['outcomes'][number]) {
       recorder.calls.push(`record:${outcome.status}`);
@@ -172,7 +197,7 @@ async function saveHistory(handle: WorkflowHandle, name: string): Promise<void> 
 }
 
 function newRecorder(): Recorder {
-  return { calls: [], started: [], outcomes: [] };
+  return { calls: [], started: [], outcomes: [], resourceRemovals: [], actions: [] };
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<WorkflowFailedError> {
@@ -301,7 +326,12 @@ describe('deployStack workflow', () => {
     const services = Array.from({ length: MAX_SERVICES }, (_, i) =>
       service(`svc${i}`, i + 1, { targetHost: `host-${(i % 3) + 1}` }),
     );
-    const stack: StackSpec = { name: `Wide ${randomUUID().slice(0, 8)}`, placement: 'manual', volumes: [], services };
+    const stack: StackSpec = {
+      name: `Wide ${randomUUID().slice(0, 8)}`,
+      placement: 'manual',
+      volumes: [],
+      services,
+    };
     const recorder = newRecorder();
     const result = await runWithWorker(stack, recorder, {}, (h) => h.result());
 
@@ -352,3 +382,285 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 20_000): P
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+function action(name: string, target: string): PostStartAction {
+  return { name, command: ['sh', '-c', `echo ${name}`], timeoutMs: 30_000, target };
+}
+
+/**
+ * Builds a stack with a network on three hosts, the volume "data" mounted by db and worker on
+ * host-1, and the external volume "shared" mounted by cache on host-2. db has two actions:
+ * "migrate" runs in db itself and "seed" in cache. app waits for db to be healthy, but worker
+ * needs db only running.
+ */
+function resourceStack(): StackSpec {
+  return {
+    name: `Resources ${randomUUID().slice(0, 8)}`,
+    placement: 'manual',
+    network: { name: 'backend', options: {}, labels: {}, external: false },
+    volumes: [
+      { name: 'data', options: {}, labels: {}, external: false },
+      { name: 'shared', options: {}, labels: {}, external: true },
+    ],
+    services: [
+      service('db', 1, {
+        targetHost: 'host-1',
+        mounts: [
+          { type: 'volume', source: 'data', target: '/var/lib/data', readOnly: false },
+          { type: 'volume', target: '/scratch', readOnly: false },
+          { type: 'tmpfs', target: '/tmp', readOnly: false },
+        ],
+        actions: [action('migrate', 'db'), action('seed', 'cache')],
+      }),
+      service('cache', 2, {
+        targetHost: 'host-2',
+        mounts: [{ type: 'volume', source: 'shared', target: '/shared', readOnly: true }],
+      }),
+      service('worker', 3, {
+        targetHost: 'host-1',
+        dependencies: [{ name: 'db', waitForHealthy: false }],
+        mounts: [{ type: 'volume', source: 'data', target: '/data', readOnly: true }],
+      }),
+      service('app', 4, { targetHost: 'host-3', dependencies: [{ name: 'db', waitForHealthy: true }] }),
+    ],
+  };
+}
+
+describe('deployStack networks and volumes', () => {
+  it('ensures the network once per host', async () => {
+    const stack = resourceStack();
+    const recorder = newRecorder();
+    await runWithWorker(stack, recorder, {}, (h) => h.result(), 'deploy-resources');
+
+    const calls = recorder.calls;
+    const networks = calls.filter((c) => c.startsWith('network:'));
+    expect([...networks].sort()).toEqual(['network:host-1', 'network:host-2', 'network:host-3']);
+    expect(calls.indexOf('network:host-1')).toBeLessThan(calls.indexOf('start:db'));
+    expect(calls.indexOf('network:host-2')).toBeLessThan(calls.indexOf('start:cache'));
+    expect(calls.indexOf('network:host-3')).toBeLessThan(calls.indexOf('start:app'));
+    const db = recorder.started.find((s) => s.service === 'db')!;
+    expect(db.endpoint).toEqual({ network: resourceName(stack.name, 'backend'), alias: 'db' });
+    expect(calls.at(-1)).toBe('record:running');
+    expect(recorder.resourceRemovals).toEqual([]);
+  });
+
+  it('ensures each named volume once per host', async () => {
+    const stack = resourceStack();
+    const recorder = newRecorder();
+    await runWithWorker(stack, recorder, {}, (h) => h.result());
+
+    const data = resourceName(stack.name, 'data');
+    const volumes = recorder.calls.filter((c) => c.startsWith('volume:'));
+    expect([...volumes].sort()).toEqual([`volume:host-1:${data}`, 'volume:host-2:shared']);
+    expect(recorder.calls.indexOf(`volume:host-1:${data}`)).toBeLessThan(recorder.calls.indexOf('start:db'));
+
+    const mountsOf = (name: string) => recorder.started.find((s) => s.service === name)!.mounts;
+    expect(mountsOf('db')).toEqual([
+      { type: 'volume', source: data, target: '/var/lib/data', readOnly: false },
+      { type: 'volume', target: '/scratch', readOnly: false },
+      { type: 'tmpfs', target: '/tmp', readOnly: false },
+    ]);
+    expect(mountsOf('worker')).toEqual([{ type: 'volume', source: data, target: '/data', readOnly: true }]);
+    expect(mountsOf('cache')).toEqual([
+      { type: 'volume', source: 'shared', target: '/shared', readOnly: true },
+    ]);
+  });
+
+  it('removes resources after their containers on rollback', async () => {
+    const stack = resourceStack();
+    const recorder = newRecorder();
+    const overrides: Overrides = {
+      async startContainer(input: StartContainerInput) {
+        if (input.service !== 'app') return fakeActivities(stack, recorder).startContainer(input);
+        recorder.calls.push('start:app');
+        throw ApplicationFailure.nonRetryable('app exploded on purpose', 'InvalidSpec');
+      },
+      // host-2's network exists from an earlier deployment, so its removal finds no label of this one.
+      async removeResource(input: RemoveResourceInput) {
+        recorder.calls.push(`unresource:${input.kind}:${input.host.name}`);
+        recorder.resourceRemovals.push(input);
+        return { removed: input.host.name !== 'host-2' };
+      },
+    };
+    await runWithWorker(stack, recorder, overrides, (h) => failureOf(h.result()));
+
+    const calls = recorder.calls;
+    const after = (resource: string, containers: string[]) => {
+      for (const container of containers)
+        expect(calls.indexOf(resource)).toBeGreaterThan(calls.indexOf(container));
+    };
+    after('unresource:network:host-1', ['remove:db', 'remove:worker']);
+    after('unresource:volume:host-1', ['remove:db', 'remove:worker']);
+    after('unresource:network:host-2', ['remove:cache']);
+    after('unresource:network:host-3', ['remove:app']);
+    // The external volume on host-2 is never removed.
+    expect(calls.filter((c) => c.startsWith('unresource:')).sort()).toEqual([
+      'unresource:network:host-1',
+      'unresource:network:host-2',
+      'unresource:network:host-3',
+      'unresource:volume:host-1',
+    ]);
+    const deploymentId = recorder.started[0]!.deploymentId;
+    for (const removal of recorder.resourceRemovals) {
+      expect(removal.labels[LABELS.deployment]).toBe(deploymentId);
+    }
+    const report = recorder.outcomes.at(-1)!.compensation;
+    expect(report.removedResources.map((r: any) => `${r.kind}:${r.host}`).sort()).toEqual([
+      'network:host-1',
+      'network:host-3',
+      'volume:host-1',
+    ]);
+    expect(report.failedResources).toEqual([]);
+  });
+
+  it('joins an external network without removing it', async () => {
+    const stack: StackSpec = {
+      ...threeTierStack(),
+      network: { name: 'shared-net', options: {}, labels: {}, external: true },
+    };
+    const recorder = newRecorder();
+    const overrides: Overrides = {
+      async awaitHealthy({ service }: { service: string }) {
+        if (service === 'app')
+          throw ApplicationFailure.nonRetryable('app never turned healthy', 'HealthTimeout');
+        return { healthy: true, output: 'ok' };
+      },
+    };
+    await runWithWorker(stack, recorder, overrides, (h) => failureOf(h.result()));
+
+    expect(recorder.calls.filter((c) => c.startsWith('network:'))).toHaveLength(3);
+    for (const started of recorder.started) expect(started.endpoint?.network).toBe('shared-net');
+    expect(recorder.calls.filter((c) => c.startsWith('remove:'))).toEqual([
+      'remove:app',
+      'remove:cache',
+      'remove:db',
+    ]);
+    expect(recorder.resourceRemovals).toEqual([]);
+  });
+});
+
+describe('deployStack post-start actions', () => {
+  it('runs actions in order after health', async () => {
+    const stack = resourceStack();
+    const recorder = newRecorder();
+    const result = await runWithWorker(stack, recorder, {}, (h) => h.result());
+
+    const calls = recorder.calls;
+    expect(recorder.actions.map((a) => a.action.name)).toEqual(['migrate', 'seed']);
+    expect(calls.indexOf('healthy:db')).toBeLessThan(calls.indexOf('action:migrate'));
+    expect(calls.indexOf('action:migrate')).toBeLessThan(calls.indexOf('action:seed'));
+    const [migrate, seed] = recorder.actions;
+    expect(migrate!.containerId).toBe('id-db');
+    expect(migrate!.host.name).toBe('host-1');
+    expect(migrate!.service).toBe('db');
+    expect(seed!.containerId).toBe('id-cache');
+    expect(seed!.host.name).toBe('host-2');
+    expect(seed!.service).toBe('db');
+
+    const db = result.services.find((s: ServiceProgress) => s.service === 'db');
+    expect(db.step).toBe('running');
+    expect(db.actions).toEqual([
+      { name: 'migrate', target: 'db', status: 'succeeded', exitCode: 0, output: 'migrate done' },
+      { name: 'seed', target: 'cache', status: 'succeeded', exitCode: 0, output: 'seed done' },
+    ]);
+    const recorded = recorder.outcomes.at(-1)!.services!.find((s) => s.service === 'db')!;
+    expect(recorded.actions?.map((a) => a.status)).toEqual(['succeeded', 'succeeded']);
+    expect(result.services.find((s: ServiceProgress) => s.service === 'app').actions).toBeUndefined();
+  });
+
+  it('starts health dependents after actions', async () => {
+    const stack = resourceStack();
+    const recorder = newRecorder();
+    const overrides: Overrides = {
+      async runAction(input: RunActionInput) {
+        recorder.calls.push(`action:${input.action.name}`);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        recorder.calls.push(`action done:${input.action.name}`);
+        return { exitCode: 0, output: '' };
+      },
+    };
+    await runWithWorker(stack, recorder, overrides, (h) => h.result());
+
+    const calls = recorder.calls;
+    // app waits for db to be healthy, so for both actions, but worker needs db only running.
+    expect(calls.indexOf('start:app')).toBeGreaterThan(calls.indexOf('action done:seed'));
+    expect(calls.indexOf('start:worker')).toBeLessThan(calls.indexOf('action done:migrate'));
+  });
+
+  it('rolls back when an action fails', async () => {
+    const stack = resourceStack();
+    const recorder = newRecorder();
+    let attempts = 0;
+    const message =
+      'action "migrate" of service db in container x-db on host host-1 exited with code 3; ' +
+      'last output:\nERROR: relation "users" already exists';
+    const overrides: Overrides = {
+      async runAction(input: RunActionInput) {
+        recorder.calls.push(`action:${input.action.name}`);
+        attempts++;
+        throw ApplicationFailure.nonRetryable(message, 'ActionFailed', {
+          exitCode: 3,
+          output: 'ERROR: relation "users" already exists',
+        });
+      },
+    };
+    const error = await runWithWorker(stack, recorder, overrides, (h) => failureOf(h.result()));
+
+    expect(attempts).toBe(1);
+    expect(recorder.calls).not.toContain('action:seed');
+    expect(recorder.calls).not.toContain('start:app');
+    expect(chain(error).at(-1)).toBe(message);
+    const outcome = recorder.outcomes.at(-1)!;
+    expect(outcome.status).toBe('rolled_back');
+    expect(outcome.failure!.at(-1)).toContain('relation "users" already exists');
+    const db = outcome.services!.find((s) => s.service === 'db')!;
+    expect(db.actions).toEqual([
+      {
+        name: 'migrate',
+        target: 'db',
+        status: 'failed',
+        exitCode: 3,
+        output: 'ERROR: relation "users" already exists',
+      },
+      { name: 'seed', target: 'cache', status: 'pending' },
+    ]);
+    expect(recorder.calls).toContain('remove:db');
+    expect(recorder.calls).toContain('remove:cache');
+  });
+});
+
+describe('deployStack published ports', () => {
+  it('prefers the container port for auto-published ports', async () => {
+    const stack: StackSpec = {
+      name: `Ports ${randomUUID().slice(0, 8)}`,
+      placement: 'manual',
+      volumes: [],
+      services: [
+        service('redis', 1, { targetHost: 'host-1', ports: [{ containerPort: 6379, protocol: 'tcp' }] }),
+        service('db', 2, { targetHost: 'host-1', ports: [{ containerPort: 5432, protocol: 'tcp' }] }),
+        // Publishes host port 5432 explicitly on db's host, so db must not prefer it.
+        service('proxy', 3, {
+          targetHost: 'host-1',
+          ports: [{ containerPort: 8432, hostPort: 5432, protocol: 'tcp' }],
+        }),
+        service('app', 4, {
+          targetHost: 'host-2',
+          ports: [],
+          dependencies: [
+            { name: 'redis', waitForHealthy: false },
+            { name: 'db', waitForHealthy: false },
+          ],
+        }),
+      ],
+    };
+    const recorder = newRecorder();
+    await runWithWorker(stack, recorder, {}, (h) => h.result());
+
+    const publishOf = (name: string) => recorder.started.find((s) => s.service === name)!.publish;
+    expect(publishOf('redis')).toEqual([
+      { containerPort: 6379, hostPort: 0, protocol: 'tcp', preferredHostPort: 6379 },
+    ]);
+    expect(publishOf('db')).toEqual([{ containerPort: 5432, hostPort: 0, protocol: 'tcp' }]);
+    expect(publishOf('proxy')).toEqual([{ containerPort: 8432, hostPort: 5432, protocol: 'tcp' }]);
+  });
+});

@@ -14,11 +14,16 @@ const HISTORY_DIR = new URL('../fixtures/histories/', import.meta.url);
 const files = readdirSync(HISTORY_DIR).filter((file) => file.endsWith('.json'));
 
 describe('recorded workflow histories', () => {
-  it('covers success, rollback, retry, non-retryable and cancel', () => {
+  it('covers success, rollback, retry, non-retryable, cancel and resources', () => {
     expect(files.sort()).toEqual(
-      ['deploy-cancel', 'deploy-non-retryable', 'deploy-retry', 'deploy-rollback', 'deploy-success'].map(
-        (n) => `${n}.json`,
-      ),
+      [
+        'deploy-cancel',
+        'deploy-non-retryable',
+        'deploy-resources',
+        'deploy-retry',
+        'deploy-rollback',
+        'deploy-success',
+      ].map((n) => `${n}.json`),
     );
   });
 
