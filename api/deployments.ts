@@ -25,12 +25,7 @@ import {
   WorkflowClosedError,
 } from './errors';
 import { newDeploymentId } from './ids';
-import {
-  checkPlacementStrategy,
-  checkTargetHosts,
-  parseDeploymentStack,
-  readDeploymentRequest,
-} from './stack-request';
+import { parseDeploymentStack, readDeploymentRequest } from './stack-request';
 import { readJson, validate } from './validation';
 import { deploymentDetail, deploymentPath, deploymentSummary, temporalUiLink } from './views';
 
@@ -85,9 +80,7 @@ export function deploymentRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.post('/', async (c) => {
     const request = readDeploymentRequest(await readJson(c));
-    const { stack, warnings } = parseDeploymentStack(request);
-    checkPlacementStrategy(stack);
-    await checkTargetHosts(deps.db, stack);
+    const { stack, warnings } = await parseDeploymentStack(deps.db, request);
     await checkNotRunning(deps, stack);
 
     const row = await insertDeployment(deps.db, {

@@ -11,6 +11,8 @@ import {
 import type { AppDeps, AppEnv } from './context';
 import { NotFoundError, WorkflowClosedError } from './errors';
 import { newTeardownId } from './ids';
+import { parseRequestStack, readDeploymentRequest } from './stack-request';
+import { readJson } from './validation';
 import { deploymentDetail, deploymentPath, stackPath, temporalUiLink } from './views';
 
 function stackView(summary: StackSummary) {
@@ -51,6 +53,18 @@ async function cancelActiveDeploy(deps: AppDeps, row: Deployment): Promise<boole
 /** Creates the `/stacks` sub-app. The `:name` parameter is a stack name or its slug. */
 export function stackRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+
+  // Reads a stack exactly as a deploy would, against the registered hosts, and deploys nothing.
+  app.post('/validate', async (c) => {
+    const request = readDeploymentRequest(await readJson(c));
+    const result = await parseRequestStack(deps.db, request);
+    return c.json({
+      valid: result.errors.length === 0,
+      stack: result.stack ?? null,
+      errors: result.errors,
+      warnings: result.warnings,
+    });
+  });
 
   app.get('/', async (c) => {
     const stacks = await listStacks(deps.db);

@@ -35,9 +35,9 @@ export interface ReadAction {
 
 /**
  * Reads `potentialAction`, an array of actions or a single one. Each action needs a `command`
- * array; `timeout` is seconds or a duration string (default 60 s, at most 1 h); `target` names
- * the service whose container runs it, by name or as `{"@id": ...}` resolved through
- * `resolveTarget`, and defaults to `service`.
+ * array. Its `timeout` is seconds or a duration string, 60 s by default and at most 1 h. Its
+ * `target` names the service whose container runs it, by name or as `{"@id": ...}` resolved
+ * through `resolveTarget`, and defaults to `service`.
  */
 export function readActions(
   value: unknown,

@@ -171,7 +171,7 @@ export function readRestartPolicy(value: unknown, path: string, log: IssueLog): 
     policy.maximumRetryCount = count as number;
     return policy;
   }
-  log.error(path, `restartPolicy must be a string, got ${describeValue(value)}. ${fix}`);
+  log.error(path, `restartPolicy must be a restart policy name, got ${describeValue(value)}. ${fix}`);
   return undefined;
 }
 

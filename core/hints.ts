@@ -1,6 +1,6 @@
 /**
- * Placement hints: everything that tells placement where a stack may run, from every place a
- * stack file or a deploy request can say it. The stack's `placement`, a file-level `deployment`
+ * Placement hints: every statement of where a stack may run, from the stack file or the deploy
+ * request. The stack's `placement`, a file-level `deployment`
  * object, the legacy `location`, per-host constraints, and the deploy request's own fields are
  * read here and merged into the stack model, each with the path it came from.
  */

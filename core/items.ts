@@ -1,8 +1,9 @@
 /**
  * Reader for one service item, shared by every dialect: an ItemList `SoftwareApplication` or an
- * `@graph` container. It accepts every form stack files write for a field (ports as `ports` or
- * as `containerPort` Port and PropertyValue entries, environment as an object, a name/value list
- * or `environmentVariable`, mounts in four forms), so a field means the same in both dialects.
+ * `@graph` container. It accepts every form stack files write for a field, so a field means the
+ * same in both dialects. Ports come as `ports` or as `containerPort` Port and PropertyValue
+ * entries, environment as an object, a name/value list or `environmentVariable`, and mounts in
+ * four forms.
  */
 import { readActions, type ReadAction } from './actions';
 import { readArgs, readContainerPath, readResources, readRestartPolicy, readUser } from './container-fields';
@@ -72,7 +73,7 @@ const REQUIREMENT_KEYS = {
   known: ['@type', '@id', 'name', 'waitForHealthy', 'connectionString', 'remoteHost'],
 };
 
-/** What an item reader needs from the document around the item. */
+/** Context of an item within its document: variables and the resolvers of references. */
 export interface ItemContext {
   /** Position for an item that sets none; undefined makes `position` required. */
   defaultPosition?: number;
@@ -99,7 +100,7 @@ export interface ReadItem {
 
 /**
  * Reads one service item. Returns `undefined` when the item is not an object or has no valid
- * name; otherwise a service whose invalid fields are left out, each with an error in `log`.
+ * name. Otherwise it returns the service without its invalid fields, each reported in `log`.
  */
 export function readServiceItem(
   item: unknown,
@@ -344,7 +345,7 @@ function readAllPorts(item: JsonObject, path: string, log: IssueLog): PortList {
 
 /**
  * Reads a `Port` `{portNumber, hostPort, protocol}` or a `PropertyValue` whose `value` is the
- * container port and whose `description` may say `"hostPort:containerPort"`.
+ * container port and whose `description` may contain `"hostPort:containerPort"`.
  */
 function readSemanticPort(entry: unknown, path: string, log: IssueLog): PortSpec | undefined {
   if (!isObject(entry)) {

@@ -30,7 +30,7 @@ const NETWORK_KEYS = {
   ],
 };
 
-/** A volume driver a service asks for through the item-level `volumes` form. */
+/** A volume driver a service requests through the item-level `volumes` form. */
 export interface VolumeDriverRequest {
   volume: string;
   driver: string;

@@ -116,7 +116,7 @@ function mergeConstraint(
   return empty ? existing : merged;
 }
 
-/** A service pinned to a host outside the request's `targetHosts` cannot be placed. */
+/** Rejects a service pinned to a host outside the request's `targetHosts`, which cannot be placed. */
 function checkCandidatePins(output: DialectOutput, log: IssueLog): void {
   const candidates = output.stack.candidateHosts;
   if (!candidates) return;
@@ -184,7 +184,25 @@ export function warnUnusedVariables(
   }
 }
 
-/** Returns the services whose post-start actions target `service`. */
-export function actionsTargeting(services: readonly ServiceSpec[], service: string): ServiceSpec[] {
-  return services.filter((entry) => entry.actions.some((action) => action.target === service));
+/**
+ * Checks that every host the stack or the request names is registered: each service's pin, at
+ * the path it came from, and each of the request's `targetHosts`.
+ */
+export function checkKnownHosts(output: DialectOutput, knownHosts: readonly string[], log: IssueLog): void {
+  const known = new Set(knownHosts);
+  const list = knownHosts.length > 0 ? knownHosts.join(', ') : 'none; register one with POST /hosts';
+  output.stack.services.forEach((service: ServiceSpec, index) => {
+    if (service.targetHost === undefined || known.has(service.targetHost)) return;
+    log.error(
+      output.source.services[index].targetHost,
+      `host "${service.targetHost}" is not registered. Registered hosts: ${list}.`,
+    );
+  });
+  (output.stack.candidateHosts ?? []).forEach((host, index) => {
+    if (known.has(host)) return;
+    log.error(
+      `${REQUEST_PATH}.targetHosts[${index}]`,
+      `host "${host}" is not registered. Registered hosts: ${list}.`,
+    );
+  });
 }

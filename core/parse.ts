@@ -10,7 +10,13 @@ import { readRequestHints, REQUEST_PATH, type RequestHints } from './hints';
 import { childPath, describeValue, IssueLog } from './issues';
 import type { ItemContext } from './items';
 import type { ParseResult } from './model';
-import { applyHints, collectVolumes, warnUnusedVariables, type DialectOutput } from './normalize';
+import {
+  applyHints,
+  checkKnownHosts,
+  collectVolumes,
+  warnUnusedVariables,
+  type DialectOutput,
+} from './normalize';
 import { validateStack } from './validate';
 
 /** Options of `parseStack`. */
@@ -21,6 +27,8 @@ export interface ParseOptions {
   variables?: unknown;
   /** Placement fields sent with a deploy request; they take precedence over the file's. */
   request?: RequestHints;
+  /** Names of the registered hosts; when given, every host the stack or request names must be one. */
+  knownHosts?: readonly string[];
 }
 
 /** A stack dialect: how to recognize its documents and read them into the model. */
@@ -75,6 +83,7 @@ export function parseStack(document: unknown, options: ParseOptions = {}): Parse
   };
   const output = dialect.parse(document as JsonObject, log, context);
   applyHints(output, requestHints, log);
+  if (options.knownHosts) checkKnownHosts(output, options.knownHosts, log);
   collectVolumes(output, log);
   warnUnusedVariables(variables, used, log);
   validateStack(output.stack, output.source, log, output.items);

@@ -21,9 +21,8 @@ export const MAX_CPUS = 4096;
 
 /**
  * Parses a memory quantity into bytes. A number is bytes. A string is a number followed by an
- * optional unit `k`, `m`, `g` or `t`, in either case, optionally followed by `i` and `b`:
- * every unit is binary (1024-based), as Docker reads them, so `"512M"`, `"512Mi"` and `"512MB"` all
- * mean 512 MiB. Fractions are rounded down to whole bytes. Zero, negative and larger than
+ * optional unit `k`, `m`, `g` or `t` in either case, then optionally `i` and `b`. Every unit is
+ * binary (1024-based), as Docker reads them, so `"512M"`, `"512Mi"` and `"512MB"` all mean 512 MiB. Fractions are rounded down to whole bytes. Zero, negative and larger than
  * MAX_MEMORY_BYTES values are rejected.
  */
 export function parseMemoryBytes(value: unknown): number | undefined {
@@ -48,7 +47,7 @@ export function parseMemoryBytes(value: unknown): number | undefined {
 }
 
 /**
- * Parses a CPU quantity into CPUs. A number or numeric string is CPUs (`0.5`, `"2"`); a string
+ * Parses a CPU quantity into CPUs. A number or numeric string is CPUs (`0.5`, `"2"`). A string
  * ending in `m` is thousandths of a CPU, as Kubernetes writes them (`"500m"` is 0.5). Docker
  * limits CPUs in billionths, so the result is rounded to that. Zero, negative and larger than
  * MAX_CPUS values are rejected.

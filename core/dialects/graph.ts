@@ -193,7 +193,7 @@ function readParts(value: unknown, path: string, byId: Map<string, Node>, log: I
   return parts;
 }
 
-/** A node that holds nothing but its `@id` refers to a node elsewhere in the graph. */
+/** Returns whether a node contains only its `@id` (and `@type`), so it refers to a node elsewhere in the graph. */
 function isReference(node: JsonObject): boolean {
   const keys = Object.keys(node);
   return typeof node['@id'] === 'string' && keys.every((key) => key === '@id' || key === '@type');

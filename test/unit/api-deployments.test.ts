@@ -115,7 +115,9 @@ describe('POST /deployments validation', () => {
     expect(body.error.details).toEqual([
       {
         path: '$.dryRun',
-        message: 'unknown key "dryRun"; a deployment request has only "stack" and "strict"',
+        message:
+          'unknown key "dryRun"; a deployment request has only "stack", "strict", "variables", ' +
+          '"strategy", "datacenter", "targetHosts", "hostConstraints"',
       },
     ]);
     expect(api.deployer.calls).toEqual([]);
@@ -139,7 +141,7 @@ describe('POST /deployments validation', () => {
     expect(body.error.details).toHaveLength(1);
     expect(body.error.details[0].path).toBe('$.itemListElement[1].targetHost');
     expect(body.error.details[0].message).toBe(
-      'host "host2" is not registered; registered hosts: host1, host3',
+      'host "host2" is not registered. Registered hosts: host1, host3.',
     );
     expect(api.deployer.calls).toEqual([]);
     expect((await listDeployments(api.db)).items).toEqual([]);
@@ -193,7 +195,7 @@ describe('POST /deployments validation', () => {
 
     const body = await response.json();
     expect(body.error.details).toHaveLength(2);
-    expect(body.error.details[0].message).toMatch(/registered hosts: none; register one with POST \/hosts/);
+    expect(body.error.details[0].message).toMatch(/Registered hosts: none; register one with POST \/hosts/);
   });
 
   it('rejects invalid JSON', async () => {
