@@ -21,6 +21,12 @@ import { StackBusyError, WorkflowClosedError } from './errors';
 export const DEPLOY_WORKFLOW_TYPE = 'deployStack';
 export const TEARDOWN_WORKFLOW_TYPE = 'teardownStack';
 
+/** Options of a teardown. */
+export interface TeardownOptions {
+  /** Keep the stack's named volumes and their data. Default false. */
+  keepVolumes?: boolean;
+}
+
 /** The ids of one workflow run. */
 export interface WorkflowRef {
   workflowId: string;
@@ -53,7 +59,7 @@ export interface Deployer {
    *
    * @throws StackBusyError when a teardown of the same stack is still running.
    */
-  teardown(stackName: string, teardownId: string): Promise<WorkflowRef>;
+  teardown(stackName: string, teardownId: string, options?: TeardownOptions): Promise<WorkflowRef>;
 
   /** Waits for a teardown workflow to finish and returns what it removed. */
   waitTeardown?(workflowId: string, runId?: string): Promise<TeardownResult>;
@@ -148,8 +154,8 @@ export class TemporalDeployer implements Deployer {
     }
   }
 
-  async teardown(stackName: string, teardownId: string): Promise<WorkflowRef> {
-    const input: TeardownInput = { teardownId, stackName };
+  async teardown(stackName: string, teardownId: string, options: TeardownOptions = {}): Promise<WorkflowRef> {
+    const input: TeardownInput = { teardownId, stackName, keepVolumes: options.keepVolumes ?? false };
     return this.startOnce(
       TEARDOWN_WORKFLOW_TYPE,
       teardownWorkflowId(stackName),

@@ -1,5 +1,6 @@
 /** Routes of stacks, each seen through its newest deployment: `/stacks`. */
 import { Hono } from 'hono';
+import { z } from 'zod';
 import { stackSlug } from '../core/names';
 import {
   isActiveStatus,
@@ -12,7 +13,14 @@ import type { AppDeps, AppEnv } from './context';
 import { NotFoundError, WorkflowClosedError } from './errors';
 import { newTeardownId } from './ids';
 import { parseRequestStack, readDeploymentRequest } from './stack-request';
-import { readJson } from './validation';
+import { readJson, validate } from './validation';
+
+const teardownQuerySchema = z.object({
+  keepVolumes: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .optional()
+    .transform((value) => value === 'true'),
+});
 import { deploymentDetail, deploymentPath, stackPath, temporalUiLink } from './views';
 
 function stackView(summary: StackSummary) {
@@ -77,10 +85,11 @@ export function stackRoutes(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.delete('/:name', async (c) => {
+    const { keepVolumes } = validate(teardownQuerySchema, c.req.query(), 'query', 'query');
     const row = await findStack(deps, c.req.param('name'));
     const cancelled = await cancelActiveDeploy(deps, row);
     const teardownId = newTeardownId();
-    const ref = await deps.deployer.teardown(row.stackName, teardownId);
+    const ref = await deps.deployer.teardown(row.stackName, teardownId, { keepVolumes });
     const cancelledDeploymentId = cancelled ? row.id : undefined;
     const fields = { stack: row.stackSlug, teardownId, workflowId: ref.workflowId };
     deps.logger.info({ ...fields, cancelledDeploymentId }, 'teardown started');

@@ -63,8 +63,8 @@ export class DeployerDouble implements Deployer {
     this.unexpected('cancel');
   }
 
-  async teardown(stackName: string, teardownId: string): Promise<WorkflowRef> {
-    this.record('teardown', [stackName, teardownId]);
+  async teardown(stackName: string, teardownId: string, options?: object): Promise<WorkflowRef> {
+    this.record('teardown', [stackName, teardownId, options]);
     throw this.teardownError ?? this.unexpected('teardown');
   }
 }

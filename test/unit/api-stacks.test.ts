@@ -143,4 +143,21 @@ describe('DELETE /stacks/:name', () => {
     expect(teardownId).toMatch(/^td_/);
     expect(api.deployer.callsOf('cancel')).toEqual([]);
   });
+
+  it('passes keepVolumes to the teardown', async () => {
+    await seedDeployment('dep_1', 'Web App', 'running');
+    api.deployer.teardownError = new Error('stop after recording the teardown');
+    await api.send('DELETE', '/stacks/web-app?keepVolumes=true');
+    await api.send('DELETE', '/stacks/web-app');
+    const options = api.deployer.callsOf('teardown').map((call) => call[2]);
+    expect(options).toEqual([{ keepVolumes: true }, { keepVolumes: false }]);
+  });
+
+  it('rejects a keepVolumes that is not a boolean', async () => {
+    await seedDeployment('dep_1', 'Web App', 'running');
+    const response = await api.send('DELETE', '/stacks/web-app?keepVolumes=yes');
+    expect(response.status).toBe(400);
+    const body = await response.json();
+    expect(body.error.details).toEqual([{ path: 'query.keepVolumes', message: 'must be true or false' }]);
+  });
 });
