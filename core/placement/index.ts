@@ -3,7 +3,7 @@
  * (every rejected host gets a reason), then picks among the feasible ones.
  * Everything here is pure so that it can be tested without Docker.
  */
-import type { HostFacts, HostRecord, PlacementStrategyName, StackSpec } from '../model';
+import type { HostFacts, HostRecord, PlacementStrategyName, ServiceSpec, StackSpec } from '../model';
 
 export interface RejectedHost {
   host: string;
@@ -81,6 +81,42 @@ export function hostUnavailableReason(host: HostRecord, facts: HostFacts | undef
   return undefined;
 }
 
+/**
+ * Returns the reason `host` cannot run `service` of `stack`, or undefined when it can: the host
+ * must be among the request's candidate hosts, in the stack's datacenter, and meet the service's
+ * constraints (datacenter, labels, and total CPUs and memory).
+ */
+export function constraintReason(
+  host: HostRecord,
+  facts: HostFacts | undefined,
+  stack: StackSpec,
+  service: ServiceSpec,
+): string | undefined {
+  if (stack.candidateHosts && !stack.candidateHosts.includes(host.name)) {
+    return `host ${host.name} is not among the request's targetHosts`;
+  }
+  const datacenter = service.constraints?.datacenter ?? stack.datacenter;
+  if (datacenter !== undefined && host.datacenter !== datacenter) {
+    return `host ${host.name} is in datacenter ${host.datacenter}, not ${datacenter}`;
+  }
+  for (const [key, value] of Object.entries(service.constraints?.labels ?? {})) {
+    const found = host.labels[key];
+    if (found !== value) {
+      const has = found === undefined ? 'has no label ' + key : `has ${key}=${found}`;
+      return `host ${host.name} ${has}, but ${service.name} needs ${key}=${value}`;
+    }
+  }
+  const minCpus = service.constraints?.minCpus;
+  if (minCpus !== undefined && facts && facts.cpus < minCpus) {
+    return `host ${host.name} has ${facts.cpus} CPUs, but ${service.name} needs at least ${minCpus}`;
+  }
+  const minMemory = service.constraints?.minMemoryBytes;
+  if (minMemory !== undefined && facts && facts.memoryBytes < minMemory) {
+    return `host ${host.name} has ${facts.memoryBytes} bytes of memory, but ${service.name} needs at least ${minMemory}`;
+  }
+  return undefined;
+}
+
 function placeManually(input: PlacementInput): PlacementPlan {
   const byName = new Map(input.hosts.map((host) => [host.name, host]));
   const services: ServicePlacement[] = [];
@@ -92,7 +128,8 @@ function placeManually(input: PlacementInput): PlacementPlan {
       ? 'manual placement needs a targetHost on every item'
       : !host
         ? `host ${target} is not registered`
-        : hostUnavailableReason(host, input.facts[host.name]);
+        : (hostUnavailableReason(host, input.facts[host.name]) ??
+          constraintReason(host, input.facts[host.name], input.stack, service));
     if (reason) {
       unplaced.push({ service: service.name, reasons: [{ host: target ?? '(none)', reason }] });
       continue;
@@ -115,7 +152,11 @@ function placeOnSingleHost(input: PlacementInput): PlacementPlan {
   const candidates: { host: HostRecord; facts: HostFacts }[] = [];
   for (const host of input.hosts) {
     const unavailable = hostUnavailableReason(host, input.facts[host.name]);
+    const unmet = input.stack.services
+      .map((service) => constraintReason(host, input.facts[host.name], input.stack, service))
+      .find((reason) => reason !== undefined);
     if (unavailable) rejected.push({ host: host.name, reason: unavailable });
+    else if (unmet) rejected.push({ host: host.name, reason: unmet });
     else if (pins.size > 0 && !pins.has(host.name)) {
       rejected.push({ host: host.name, reason: `the stack pins its services to ${[...pins].join(', ')}` });
     } else candidates.push({ host, facts: input.facts[host.name]! });

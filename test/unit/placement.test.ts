@@ -186,3 +186,58 @@ describe('placement strategies', () => {
     );
   });
 });
+
+describe('placement constraints', () => {
+  const three = [facts('a', { cpus: 2, memoryBytes: 2e9 }), facts('b', { runningContainers: 5 }), facts('c')];
+
+  function withHosts(base: PlacementInput, overrides: Record<string, Partial<HostRecord>>): PlacementInput {
+    return { ...base, hosts: base.hosts.map((entry) => ({ ...entry, ...overrides[entry.name] })) };
+  }
+
+  it('keeps single placement inside the request targetHosts', () => {
+    const base = input('single', [service('web')], three);
+    const plan = planPlacement({ ...base, stack: { ...base.stack, candidateHosts: ['b'] } });
+    expect(plan.assignments).toEqual({ web: 'b' });
+    expect(plan.services[0].rejected).toContainEqual({
+      host: 'c',
+      reason: "host c is not among the request's targetHosts",
+    });
+  });
+
+  it('keeps single placement inside the stack datacenter', () => {
+    const base = withHosts(input('single', [service('web')], three), { c: { datacenter: 'dc2' } });
+    const plan = planPlacement({ ...base, stack: { ...base.stack, datacenter: 'dc1' } });
+    expect(plan.assignments).toEqual({ web: 'a' });
+  });
+
+  it('needs the labels and sizes a service asks for', () => {
+    const web = { ...service('web'), constraints: { labels: { disk: 'ssd' }, minCpus: 3 } };
+    const base = withHosts(input('single', [web], three), {
+      a: { labels: { disk: 'ssd' } },
+      b: { labels: { disk: 'ssd' } },
+    });
+    const plan = planPlacement(base);
+    expect(plan.assignments).toEqual({ web: 'b' });
+    expect(plan.services[0].rejected).toContainEqual({
+      host: 'a',
+      reason: 'host a has 2 CPUs, but web needs at least 3',
+    });
+    expect(plan.services[0].rejected).toContainEqual({
+      host: 'c',
+      reason: 'host c has no label disk, but web needs disk=ssd',
+    });
+  });
+
+  it('rejects a manual pin that misses a constraint', () => {
+    const db = { ...service('db', 'a'), constraints: { labels: {}, minMemoryBytes: 4e9 } };
+    const error = placementError(() => planPlacement(input('manual', [db], three)));
+    expect(error.unplaced).toEqual([
+      {
+        service: 'db',
+        reasons: [
+          { host: 'a', reason: 'host a has 2000000000 bytes of memory, but db needs at least 4000000000' },
+        ],
+      },
+    ]);
+  });
+});
