@@ -55,8 +55,8 @@ export interface ActionFailureDetails {
 /**
  * Run one post-start action with docker exec, heartbeating while it runs. Fails without retry
  * when the command exits non-zero or outlives the action's timeout. On timeout the command keeps
- * running in the container, because Docker's API cannot stop an exec; the rollback that follows
- * removes the container and the command with it.
+ * running in the container, because Docker's API cannot stop an exec. The rollback that follows
+ * removes the container, and the command with it.
  */
 export async function runAction(input: RunActionInput): Promise<ActionResult> {
   const context = Context.current();

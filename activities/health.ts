@@ -116,6 +116,8 @@ function publishedPort(
   return input.ports.find((p) => p.containerPort === containerPort && p.protocol === 'tcp');
 }
 
+// NOTE: probes go to the host's registered address, so a port bound to another hostIp, such as
+// 127.0.0.1, never accepts them and the service times out as unhealthy.
 async function probeTcp(input: AwaitHealthyInput, containerPort: number | undefined, timeoutMs: number) {
   const port = publishedPort(input, containerPort);
   if (!port) return noPublishedPort(input, containerPort);

@@ -149,7 +149,7 @@ export async function deployStack(rawInput: DeployInput): Promise<DeployResult> 
 
 /**
  * Fills the model fields that stacks of deployments started before those fields existed lack,
- * so replaying such a deployment sees empty lists instead of failing.
+ * so replaying such a deployment gets empty lists instead of failing.
  */
 function withModelDefaults(stack: StackSpec): StackSpec {
   return {
@@ -164,7 +164,7 @@ function withModelDefaults(stack: StackSpec): StackSpec {
   };
 }
 
-/** What every service of one deployment shares while it deploys. */
+/** State that the services of one deployment share while they deploy. */
 interface DeployContext {
   input: DeployInput;
   planned: PlanResult;
@@ -318,8 +318,10 @@ async function deployService(
 }
 
 /**
- * Waits until the container of an action's target runs. Validation rejects a target that
- * depends on the action's service, so this wait cannot deadlock for stacks it accepts.
+ * Waits until the container of an action's target runs. Validation rejects a target that depends
+ * on the action's service, directly or not, so the target cannot wait for this service's health.
+ * NOTE: a cycle through the actions of several services, such as a target waiting for a third
+ * service whose action targets a dependent of this one, is not rejected yet and would hang.
  */
 async function awaitTarget(
   context: DeployContext,

@@ -1,7 +1,7 @@
 /**
  * The stack's network and named volumes during a deploy. Workflow code: deterministic, no I/O.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HostRecord, ServiceSpec, StackSpec, VolumeSpec } from '../core/model';
 import { stackSlug } from '../core/names';
@@ -9,10 +9,12 @@ import { networkDockerName, volumeDockerName } from '../core/wiring';
 import type { Compensation } from './compensation';
 import { ERROR_TYPES, type DeploymentProgress } from './contract';
 
-// Network and volume calls are as fast as other Docker calls, and retry the same way.
+// Network and volume calls are as fast as other Docker calls, and retry the same way. A
+// cancelled deploy waits for a running ensure to end, so the rollback finds what it created.
 const docker = proxyActivities<Activities>({
   startToCloseTimeout: '60s',
   scheduleToCloseTimeout: '2m',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: '200ms',
     backoffCoefficient: 2,
@@ -63,7 +65,7 @@ export class StackResources {
   }
 
   /**
-   * The named volumes the service mounts, each once. The parser lists every mounted name in
+   * Lists the named volumes the service mounts, each once. The parser lists every mounted name in
    * `stack.volumes`; a name missing there still gets a plain volume rather than none.
    */
   private volumesOf(service: ServiceSpec): VolumeSpec[] {
