@@ -113,7 +113,11 @@ function checkActionTargets(
   });
 }
 
-/** Returns whether `from` depends on `on`, directly or through other services. */
+/**
+ * Returns whether `from` waits for `on`, directly or through other services. A service waits for
+ * its dependencies, and one that waits for a dependency's health also waits for the targets of
+ * that dependency's actions, because those actions finish before the dependency counts as healthy.
+ */
 function dependsOn(from: string, on: string, byName: Map<string, ServiceSpec>): boolean {
   const seen = new Set<string>();
   const pending = [from];
@@ -122,8 +126,12 @@ function dependsOn(from: string, on: string, byName: Map<string, ServiceSpec>): 
     if (seen.has(name)) continue;
     seen.add(name);
     for (const dependency of byName.get(name)?.dependencies ?? []) {
-      if (dependency.name === on) return true;
-      pending.push(dependency.name);
+      const waited = [dependency.name];
+      if (dependency.waitForHealthy) {
+        waited.push(...(byName.get(dependency.name)?.actions ?? []).map((action) => action.target));
+      }
+      if (waited.includes(on)) return true;
+      pending.push(...waited);
     }
   }
   return false;

@@ -510,3 +510,20 @@ describe('names', () => {
     );
   });
 });
+
+describe('action wait cycles', () => {
+  it('rejects a cycle through another service action', () => {
+    const s = item('s', 1, { potentialAction: [{ command: ['x'], target: 't' }] });
+    const t = item('t', 2, { softwareRequirements: [{ name: 'u', waitForHealthy: true }] });
+    const u = item('u', 3, { potentialAction: [{ command: ['x'], target: 'v' }] });
+    const v = item('v', 4, { softwareRequirements: [{ name: 's', waitForHealthy: true }] });
+    const result = parseStack(stackOf([s, t, u, v]));
+    expectIssue(result.errors, `${FIRST}.potentialAction[0].target`, 'waits for');
+  });
+
+  it('accepts an action in a dependency', () => {
+    const db = item('db', 1);
+    const app = item('app', 2, { dependsOn: ['db'], potentialAction: [{ command: ['x'], target: 'db' }] });
+    expect(parseStack(stackOf([db, app])).errors).toEqual([]);
+  });
+});
