@@ -42,6 +42,8 @@ export interface OutcomeInput {
   /** Failure cause chain, outermost first. */
   failure?: string[];
   compensation?: unknown;
+  /** The stack's networks and volumes per host; absent for stacks without them. */
+  resources?: unknown[];
 }
 
 /** Store the final state of a deployment and its host map in one transaction. */
@@ -54,6 +56,7 @@ export async function saveOutcome(db: Database, outcome: OutcomeInput): Promise<
         status: outcome.status,
         failure: outcome.failure ?? null,
         compensation: outcome.compensation ?? null,
+        resources: outcome.resources ?? null,
         updatedAt: now,
         finishedAt: now,
       })
@@ -73,6 +76,7 @@ export async function saveOutcome(db: Database, outcome: OutcomeInput): Promise<
         connections: service.connections,
         health: service.step,
         position: outcome.positions[service.service] ?? 0,
+        actions: service.actions ?? [],
       }));
     if (rows.length > 0) await tx.insert(deploymentContainers).values(rows);
   });

@@ -113,6 +113,7 @@ export async function deploymentDetail(deps: AppDeps, stored: Deployment) {
     placement: row.placement,
     failure: row.failure,
     compensation: row.compensation,
+    resources: row.resources ?? [],
     ...(progress ? { progress } : {}),
     containers: containers.map(containerView),
   };

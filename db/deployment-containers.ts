@@ -6,8 +6,8 @@ import { deploymentContainers, deployments } from './schema';
 /** One container of a deployment as stored. */
 export type DeploymentContainer = typeof deploymentContainers.$inferSelect;
 
-/** A container row without its deployment id, which the caller passes separately. */
-export type NewDeploymentContainer = Omit<DeploymentContainer, 'deploymentId'>;
+/** A container row without its deployment id, which the caller passes separately; `actions` defaults to none. */
+export type NewDeploymentContainer = Omit<typeof deploymentContainers.$inferInsert, 'deploymentId'>;
 
 /**
  * Replaces the container rows of a deployment with `containers`, in one transaction so

@@ -46,6 +46,8 @@ export const deployments = pgTable(
     failure: jsonb('failure').$type<string[]>(),
     /** Report of the rollback: the containers it removed and those it could not remove. */
     compensation: jsonb('compensation'),
+    /** The stack's networks and volumes per host, with whether this deployment created them. */
+    resources: jsonb('resources').$type<unknown[]>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
@@ -72,6 +74,8 @@ export const deploymentContainers = pgTable(
     connections: jsonb('connections').$type<{ name: string; address: string; port?: number }[]>().notNull(),
     health: text('health').notNull(),
     position: integer('position').notNull(),
+    /** Post-start actions run in this container's service, with exit code and the end of their output. */
+    actions: jsonb('actions').$type<unknown[]>().notNull().default([]),
   },
   (table) => [primaryKey({ columns: [table.deploymentId, table.service] })],
 );

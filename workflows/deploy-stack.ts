@@ -376,6 +376,7 @@ function outcome(
     services: progress.services,
     positions: Object.fromEntries(input.stack.services.map((s) => [s.name, s.position])),
     images: Object.fromEntries(input.stack.services.map((s) => [s.name, s.image])),
+    ...(progress.resources ? { resources: progress.resources } : {}),
   };
 }
 

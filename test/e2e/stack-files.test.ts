@@ -134,6 +134,27 @@ describe('a JSON-LD graph stack on the lab hosts', () => {
     expect(info.Config.User).toBe('nobody');
   });
 
+  it('records the action and the resources with the deployment', async () => {
+    const stored = (await graphium.request('GET', `/deployments/${deploymentId}`)).body;
+    const db = stored.containers.find((c: any) => c.service === 'db');
+    expect(db.actions).toEqual([
+      expect.objectContaining({
+        name: 'Create the orders table',
+        target: 'db',
+        status: 'succeeded',
+        exitCode: 0,
+      }),
+    ]);
+    const resources = stored.resources.map((r: any) => `${r.kind} ${r.host} ${r.name} ${r.created}`).sort();
+    const network = resourceName(STACK_NAME, 'orders-net');
+    const volume = resourceName(STACK_NAME, 'orders-data');
+    expect(resources).toEqual([
+      `network host1 ${network} true`,
+      `network host2 ${network} true`,
+      `volume host1 ${volume} true`,
+    ]);
+  });
+
   it('published db on its own port for the remote client', async () => {
     const db = detail.containers.find((c: any) => c.service === 'db');
     expect(db.ports).toEqual([{ containerPort: 5432, hostPort: 5432, protocol: 'tcp' }]);
@@ -184,5 +205,48 @@ describe('a JSON-LD graph stack on the lab hosts', () => {
       if (Date.now() > deadline) throw new Error(`teardown left ${JSON.stringify(left)}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+  });
+});
+
+describe('a graph stack whose action fails', () => {
+  it('rolls back with the action output in the failure', async () => {
+    const name = 'Failing Action';
+    const document = {
+      '@context': 'https://schema.org',
+      '@graph': [
+        {
+          '@type': 'datacenter:Stack',
+          name,
+          network: { name: 'net' },
+          locatedInHost: 'host3',
+          hasPart: [
+            {
+              '@type': 'datacenter:Container',
+              name: 'web',
+              image: 'graphium/busybox:lab',
+              command: ['sleep', '3600'],
+              volumes: [{ name: 'scratch', mountPath: '/scratch' }],
+              potentialAction: [
+                { name: 'seed', command: ['sh', '-c', 'echo seeding; echo table missing >&2; exit 3'] },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const accepted = await graphium.request('POST', '/deployments', document);
+    expect(accepted.status).toBe(202);
+    const detail = await waitForStatus(graphium, accepted.body.deploymentId, ['running', 'rolled_back']);
+    expect(detail.status).toBe('rolled_back');
+    const failure = detail.failure.join('\n');
+    expect(failure).toContain('seed');
+    expect(failure).toContain('exited with code 3');
+    expect(failure).toContain('table missing');
+
+    const docker = labDocker(hostNamed('host3'));
+    const filters = { label: [`${LABELS.stack}=${stackSlug(name)}`] };
+    expect(await docker.listContainers({ all: true, filters })).toEqual([]);
+    expect(await docker.listNetworks({ filters })).toEqual([]);
+    expect((await docker.listVolumes({ filters })).Volumes ?? []).toEqual([]);
   });
 });
