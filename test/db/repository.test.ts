@@ -3,6 +3,7 @@
  * server started for this file. The PostgreSQL half is skipped, with a message, only when
  * the server binaries are not installed.
  */
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -299,7 +300,7 @@ function repositorySuite(open: () => Promise<DatabaseHandle>) {
       const rows = await listDeploymentContainers(db, 'dep_1');
 
       expect(rows.map((row) => row.service)).toEqual(['web', 'db']);
-      expect(rows[0]).toEqual({ ...container('web', 'host1', 1), deploymentId: 'dep_1' });
+      expect(rows[0]).toEqual({ ...container('web', 'host1', 1), actions: [], deploymentId: 'dep_1' });
     });
 
     it('clears the set with an empty list', async () => {
@@ -352,7 +353,10 @@ describe.skipIf(!POSTGRES_BIN_DIR)('repository on PostgreSQL 15', () => {
       const applied = await second.db
         .select({ count: sql<number>`count(*)::int` })
         .from(sql`drizzle.__drizzle_migrations`);
-      expect(applied).toEqual([{ count: 1 }]);
+      const migrations = readdirSync(new URL('../../db/migrations/', import.meta.url)).filter((name) =>
+        name.endsWith('.sql'),
+      );
+      expect(applied).toEqual([{ count: migrations.length }]);
     } finally {
       await second.close();
     }
