@@ -6,7 +6,6 @@
 import { z } from 'zod';
 import type { ParseResult, StackIssue, StackSpec } from '../core/model';
 import { parseStack } from '../core/parse';
-import { supportedStrategies } from '../core/placement';
 import { listHosts, type Database } from '../db/repository';
 import { ValidationError } from './errors';
 import { validate } from './validation';
@@ -111,13 +110,6 @@ export async function parseRequestStack(db: Database, request: DeploymentRequest
     request: request.placement,
     knownHosts,
   });
-  if (result.stack) {
-    const unsupported = placementIssue(result.stack);
-    if (unsupported) {
-      result.errors.push(unsupported);
-      delete result.stack;
-    }
-  }
   return result;
 }
 
@@ -141,19 +133,4 @@ export async function parseDeploymentStack(
       : [{ path: '$', message: 'is not a stack document that Graphium can read' }];
   const count = errors.length === 1 ? '1 error' : `${errors.length} errors`;
   throw new ValidationError(`stack document has ${count}; see details`, errors);
-}
-
-/**
- * Returns an error when this version cannot place the stack with its strategy, so a stack is
- * rejected before anything starts instead of failing in the workflow.
- */
-function placementIssue(stack: StackSpec): StackIssue | undefined {
-  const supported = supportedStrategies();
-  if (supported.includes(stack.placement)) return undefined;
-  return {
-    path: '$.placement',
-    message:
-      `placement "${stack.placement}" is not supported by this version; use ${supported.map((name) => `"${name}"`).join(' or ')}, ` +
-      'or pin every item with targetHost and use "manual"',
-  };
 }

@@ -66,6 +66,7 @@ const ITEM_KEYS = {
     'workingDir',
     'user',
     'constraints',
+    'antiAffinity',
   ],
 };
 
@@ -138,6 +139,12 @@ export function readServiceItem(
   const workingDir = readContainerPath(item.workingDir, childPath(path, 'workingDir'), 'workingDir', log);
   const user = readUser(item.user, childPath(path, 'user'), log);
   const constraintLabels = readConstraintLabels(item.constraints, childPath(path, 'constraints'), log);
+  const antiAffinity = readReferenceList(
+    item.antiAffinity,
+    childPath(path, 'antiAffinity'),
+    'antiAffinity',
+    log,
+  );
   if (name === undefined) return undefined;
   const actions = readActions(
     item.potentialAction,
@@ -168,8 +175,12 @@ export function readServiceItem(
   if (workingDir !== undefined) service.workingDir = workingDir;
   if (user !== undefined) service.user = user;
   if (constraintLabels) service.constraints = { labels: constraintLabels };
+  if (antiAffinity.length > 0) {
+    service.antiAffinity = antiAffinity.map((entry) => context.resolveService(entry.name));
+  }
 
   const source: ServiceSource = {
+    antiAffinity: childPath(path, 'antiAffinity'),
     targetHost: pin.path,
     targetHostWritten: pin.written,
     ports: ports.paths,

@@ -134,6 +134,8 @@ export interface ServiceSpec {
   targetHost?: string;
   /** Host requirements from the stack or the deploy request. */
   constraints?: HostConstraint;
+  /** Services of the same stack that must not run on the same host as this one. */
+  antiAffinity?: string[];
   labels: Record<string, string>;
   workingDir?: string;
   user?: string;
@@ -207,4 +209,10 @@ export interface HostFacts {
   cpus: number;
   memoryBytes: number;
   runningContainers: number;
+  /** CPUs reserved by the limits of the running containers; absent when not read. */
+  cpusReserved?: number;
+  /** Memory reserved by the limits of the running containers; absent when not read. */
+  memoryReservedBytes?: number;
+  /** Host ports the running containers publish, as `8080/tcp`. */
+  publishedPorts?: string[];
 }

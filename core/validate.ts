@@ -11,6 +11,8 @@ import { containerName, envName } from './names';
 
 /** JSON paths of the values of one service that cross-service checks point at. */
 export interface ServiceSource {
+  /** Path of the service's antiAffinity list. */
+  antiAffinity?: string;
   /** Path of the field that pins the service to a host, whether or not the document sets it. */
   targetHost: string;
   /** Whether the document sets targetHost, even to a value the dialect rejected. */
@@ -81,6 +83,22 @@ export function validateStack(
   checkPlacement(stack, source, log);
   checkHostPorts(stack, source, log);
   checkActionTargets(stack.services, actions, log);
+  checkAntiAffinity(stack.services, source, log);
+}
+
+/** Anti-affinity must name other services of the stack. */
+function checkAntiAffinity(services: readonly ServiceSpec[], source: StackSource, log: IssueLog): void {
+  const names = new Set(services.map((service) => service.name));
+  services.forEach((service, index) => {
+    (service.antiAffinity ?? []).forEach((other, position) => {
+      const path = `${source.services[index].antiAffinity ?? childPath(service.sourcePath, 'antiAffinity')}[${position}]`;
+      if (other === service.name) {
+        log.error(path, `a service cannot avoid itself. Remove "${other}" from antiAffinity.`);
+      } else if (!names.has(other)) {
+        log.error(path, `"${other}" is not a service of this stack. Name a service, or remove the entry.`);
+      }
+    });
+  });
 }
 
 /**

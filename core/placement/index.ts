@@ -1,35 +1,77 @@
 /**
- * Placement: which host runs each service. A strategy first filters the hosts
- * (every rejected host gets a reason), then picks among the feasible ones.
- * Everything here is pure so that it can be tested without Docker.
+ * Placement: which host runs each service, and why. Pinned services go to their host first.
+ * The stack's strategy places the rest, each service on the feasible host that scores best. A
+ * host is feasible when it meets the service's constraints and has the CPU, memory and ports the
+ * service needs, counting what this plan has already put there. Every rejected host
+ * gets a reason. Everything here is pure, so it is tested without Docker.
  */
 import type { HostFacts, HostRecord, PlacementStrategyName, ServiceSpec, StackSpec } from '../model';
+import {
+  DEFAULT_WEIGHTS,
+  PlacementState,
+  Verdict,
+  type Demand,
+  type PlacementWeights,
+  type ScoreParts,
+} from './state';
+import { tieBreak } from './tie-break';
+
+export { DEFAULT_WEIGHTS, type PlacementWeights, type ScoreParts } from './state';
+export { tieBreak } from './tie-break';
+
+/**
+ * Largest number of hosts for which a plan lists every rejected host with its reason. Above it, a
+ * plan groups rejections by reason with a count and a few examples, so a plan onto thousands of
+ * hosts stays small.
+ */
+export const EXPLAIN_ALL_LIMIT = 64;
+
+const EXAMPLES_PER_REASON = 3;
+const RUNNERS_UP = 3;
 
 export interface RejectedHost {
   host: string;
   reason: string;
 }
 
+/** Rejections of one kind, when there are too many hosts to list each. */
+export interface RejectionGroup {
+  reason: string;
+  count: number;
+  examples: RejectedHost[];
+}
+
 export interface ServicePlacement {
   service: string;
   host: string;
-  /** Score parts by label, when the strategy ranked hosts. */
-  score?: Record<string, number>;
+  /** Whether the stack or the request pinned the service to this host. */
+  pinned: boolean;
+  /** The chosen host's score, in weighted parts. */
+  score?: ScoreParts;
   /** Reason this host was chosen, as a sentence. */
   reason: string;
+  /** Every host not chosen, with the reason, when the plan has at most EXPLAIN_ALL_LIMIT hosts. */
   rejected: RejectedHost[];
+  /** Rejections grouped by kind, when the plan has more hosts. */
+  rejectedGroups?: RejectionGroup[];
 }
 
 export interface PlacementPlan {
   strategy: PlacementStrategyName;
+  /** The datacenter a `datacenter` plan chose. */
+  datacenter?: string;
+  weights: PlacementWeights;
   /** Service name to host name. */
   assignments: Record<string, string>;
+  /** One entry per service, in stack order. */
   services: ServicePlacement[];
 }
 
 export interface UnplacedService {
   service: string;
+  /** Reason each host was rejected; on large host sets they are grouped in `groups` instead. */
   reasons: RejectedHost[];
+  groups?: RejectionGroup[];
 }
 
 /** Raised when some service fits on no host; lists every such service with a reason per host. */
@@ -47,177 +89,475 @@ export interface PlacementInput {
   facts: Record<string, HostFacts>;
   /** Seed for deterministic tie breaks, normally the deployment id. */
   seed: string;
-}
-
-export type PlacementStrategy = (input: PlacementInput) => PlacementPlan;
-
-const strategies: Partial<Record<PlacementStrategyName, PlacementStrategy>> = {
-  manual: placeManually,
-  single: placeOnSingleHost,
-};
-
-/** Strategy names this version can place with. */
-export function supportedStrategies(): PlacementStrategyName[] {
-  return Object.keys(strategies) as PlacementStrategyName[];
-}
-
-/** Place every service of the stack with its strategy; throws PlacementError when a service fits nowhere. */
-export function planPlacement(input: PlacementInput): PlacementPlan {
-  const strategy = strategies[input.stack.placement];
-  if (!strategy) {
-    throw new Error(
-      `placement "${input.stack.placement}" is not supported by this version; ` +
-        `use one of: ${supportedStrategies().join(', ')}`,
-    );
-  }
-  return strategy(input);
-}
-
-/** Returns the reason a host cannot take any service, or undefined when it can. */
-export function hostUnavailableReason(host: HostRecord, facts: HostFacts | undefined): string | undefined {
-  if (host.status !== 'active') return `host ${host.name} is ${host.status}`;
-  if (!facts) return `host ${host.name} was not checked`;
-  if (!facts.reachable) return `host ${host.name} is unreachable: ${facts.error ?? 'no answer'}`;
-  return undefined;
+  weights?: PlacementWeights;
 }
 
 /**
- * Returns the reason `host` cannot run `service` of `stack`, or undefined when it can: the host
- * must be among the request's candidate hosts, in the stack's datacenter, and meet the service's
- * constraints (datacenter, labels, and total CPUs and memory).
+ * Places every service of the stack with its strategy.
+ *
+ * @throws PlacementError naming every service that fits on no host, with a reason per host.
  */
-export function constraintReason(
-  host: HostRecord,
-  facts: HostFacts | undefined,
-  stack: StackSpec,
-  service: ServiceSpec,
-): string | undefined {
-  if (stack.candidateHosts && !stack.candidateHosts.includes(host.name)) {
-    return `host ${host.name} is not among the request's targetHosts`;
+export function planPlacement(input: PlacementInput): PlacementPlan {
+  const weights = input.weights ?? DEFAULT_WEIGHTS;
+  const hosts = [...input.hosts].sort(byName);
+  const state = new PlacementState(hosts, input.facts, input.stack, input.seed, weights);
+  const demands = buildDemands(state, input.stack.services);
+
+  switch (input.stack.placement) {
+    case 'single':
+      return placeOnOneHost(state, demands);
+    case 'datacenter':
+      return placeInOneDatacenter(state, demands);
+    default:
+      return finish(state, demands, placeEach(state, demands, input.stack.placement));
   }
-  const datacenter = service.constraints?.datacenter ?? stack.datacenter;
-  if (datacenter !== undefined && host.datacenter !== datacenter) {
-    return `host ${host.name} is in datacenter ${host.datacenter}, not ${datacenter}`;
-  }
-  for (const [key, value] of Object.entries(service.constraints?.labels ?? {})) {
-    const found = host.labels[key];
-    if (found !== value) {
-      const has = found === undefined ? 'has no label ' + key : `has ${key}=${found}`;
-      return `host ${host.name} ${has}, but ${service.name} needs ${key}=${value}`;
-    }
-  }
-  const minCpus = service.constraints?.minCpus;
-  if (minCpus !== undefined && facts && facts.cpus < minCpus) {
-    return `host ${host.name} has ${facts.cpus} CPUs, but ${service.name} needs at least ${minCpus}`;
-  }
-  const minMemory = service.constraints?.minMemoryBytes;
-  if (minMemory !== undefined && facts && facts.memoryBytes < minMemory) {
-    return `host ${host.name} has ${facts.memoryBytes} bytes of memory, but ${service.name} needs at least ${minMemory}`;
-  }
-  return undefined;
 }
 
-function placeManually(input: PlacementInput): PlacementPlan {
-  const byName = new Map(input.hosts.map((host) => [host.name, host]));
-  const services: ServicePlacement[] = [];
-  const unplaced: UnplacedService[] = [];
-  for (const service of input.stack.services) {
-    const target = service.targetHost;
-    const host = target === undefined ? undefined : byName.get(target);
-    const reason = !target
-      ? 'manual placement needs a targetHost on every item'
-      : !host
-        ? `host ${target} is not registered`
-        : (hostUnavailableReason(host, input.facts[host.name]) ??
-          constraintReason(host, input.facts[host.name], input.stack, service));
-    if (reason) {
-      unplaced.push({ service: service.name, reasons: [{ host: target ?? '(none)', reason }] });
+/** Orders hosts by name in code-unit order, which does not depend on the locale. */
+function byName(a: HostRecord, b: HostRecord): number {
+  if (a.name === b.name) return 0;
+  return a.name < b.name ? -1 : 1;
+}
+
+function buildDemands(state: PlacementState, services: readonly ServiceSpec[]): Demand[] {
+  const conflicts = new Map(services.map((service) => [service.name, new Set<string>()]));
+  for (const service of services) {
+    for (const other of service.antiAffinity ?? []) {
+      if (other === service.name || !conflicts.has(other)) continue;
+      conflicts.get(service.name)!.add(other);
+      conflicts.get(other)!.add(service.name);
+    }
+  }
+  return services.map((service) => state.demand(service, conflicts.get(service.name)!));
+}
+
+/** Placements by service name, and the services that fit nowhere. */
+interface Outcome {
+  placed: Map<string, ServicePlacement>;
+  unplaced: UnplacedService[];
+}
+
+/**
+ * Places pinned services on their hosts, then the others one by one: largest memory and CPU
+ * requests first, then by position, so big services find room before small ones fill the hosts.
+ * `manual` places only pinned services, `spread` prefers the host with the fewest services of this
+ * stack, and `auto` the best score.
+ */
+function placeEach(state: PlacementState, demands: Demand[], strategy: PlacementStrategyName): Outcome {
+  const outcome: Outcome = { placed: new Map(), unplaced: [] };
+  for (const demand of demands.filter((entry) => entry.service.targetHost !== undefined)) {
+    placePinned(state, demand, outcome);
+  }
+  const free = demands.filter((entry) => entry.service.targetHost === undefined);
+  free.sort(
+    (a, b) =>
+      b.memoryBytes - a.memoryBytes ||
+      b.cpus - a.cpus ||
+      a.service.position - b.service.position ||
+      (a.service.name < b.service.name ? -1 : 1),
+  );
+  for (const demand of free) {
+    if (strategy === 'manual') {
+      outcome.unplaced.push({
+        service: demand.service.name,
+        reasons: [{ host: '(none)', reason: 'manual placement needs a targetHost on every service' }],
+      });
       continue;
     }
-    services.push({ service: service.name, host: target!, reason: 'pinned by targetHost', rejected: [] });
+    placeBest(state, demand, strategy === 'spread', outcome);
   }
-  if (unplaced.length > 0) throw new PlacementError(unplaced);
-  return toPlan('manual', services);
+  return outcome;
+}
+
+function placePinned(state: PlacementState, demand: Demand, outcome: Outcome): void {
+  const name = demand.service.targetHost!;
+  const host = state.indexOf(name);
+  const service = demand.service.name;
+  if (host === -1) {
+    outcome.unplaced.push({ service, reasons: [{ host: name, reason: 'host is not registered' }] });
+    return;
+  }
+  const verdict = state.verdict(host, demand, false);
+  if (verdict !== Verdict.ok) {
+    outcome.unplaced.push({
+      service,
+      reasons: [{ host: name, reason: state.explain(verdict, host, demand) }],
+    });
+    return;
+  }
+  const score = state.score(host, demand);
+  state.commit(host, demand);
+  outcome.placed.set(service, {
+    service,
+    host: name,
+    pinned: true,
+    score: rounded(score),
+    reason: 'pinned by targetHost',
+    rejected: [],
+  });
+}
+
+/** Collects the reasons of rejected hosts, every one on small host sets and grouped on large ones. */
+class Rejections {
+  readonly list: RejectedHost[] = [];
+  private readonly groups = new Map<string, RejectionGroup>();
+
+  constructor(private readonly explainAll: boolean) {}
+
+  add(host: string, reason: string, kind: string): void {
+    if (this.explainAll) {
+      this.list.push({ host, reason });
+      return;
+    }
+    let group = this.groups.get(kind);
+    if (!group) {
+      group = { reason: kind, count: 0, examples: [] };
+      this.groups.set(kind, group);
+    }
+    group.count += 1;
+    if (group.examples.length < EXAMPLES_PER_REASON) group.examples.push({ host, reason });
+  }
+
+  grouped(): RejectionGroup[] | undefined {
+    return this.explainAll ? undefined : [...this.groups.values()];
+  }
+}
+
+const VERDICT_KINDS: Record<Verdict, string> = {
+  [Verdict.ok]: 'fits',
+  [Verdict.unavailable]: 'host unavailable',
+  [Verdict.notCandidate]: 'not among targetHosts',
+  [Verdict.datacenter]: 'other datacenter',
+  [Verdict.label]: 'missing label',
+  [Verdict.minCpus]: 'too few CPUs',
+  [Verdict.minMemory]: 'too little memory',
+  [Verdict.cpu]: 'not enough CPU',
+  [Verdict.memory]: 'not enough memory',
+  [Verdict.port]: 'port taken',
+  [Verdict.antiAffinity]: 'anti-affinity',
+  [Verdict.maxPerHost]: 'maxInstancesPerHost reached',
+};
+
+/**
+ * Places one unpinned service on its best feasible host: the highest score, or under `spread` the
+ * fewest services of this stack first. Equal candidates fall to the seeded tie break.
+ */
+function placeBest(state: PlacementState, demand: Demand, spread: boolean, outcome: Outcome): void {
+  const explainAll = state.count <= EXPLAIN_ALL_LIMIT;
+  const rejections = new Rejections(explainAll);
+  const feasible: { host: number; score: ScoreParts }[] = [];
+  let best = -1;
+  let bestScore: ScoreParts | undefined;
+  const allowed = demand.allowed;
+  const total = allowed ? allowed.length : state.count;
+
+  // Hosts the static checks excluded are explained first, from a second pass that only runs for them.
+  if (allowed && allowed.length < state.count) {
+    const inAllowed = new Uint8Array(state.count);
+    for (const host of allowed) inAllowed[host] = 1;
+    for (let host = 0; host < state.count; host++) {
+      if (inAllowed[host] === 1) continue;
+      const verdict = state.staticVerdict(host, demand.service);
+      rejections.add(state.hosts[host].name, state.explain(verdict, host, demand), VERDICT_KINDS[verdict]);
+    }
+  }
+
+  for (let position = 0; position < total; position++) {
+    const host = allowed ? allowed[position] : position;
+    const verdict = state.verdict(host, demand, allowed !== undefined);
+    if (verdict !== Verdict.ok) {
+      rejections.add(state.hosts[host].name, state.explain(verdict, host, demand), VERDICT_KINDS[verdict]);
+      continue;
+    }
+    const score = state.score(host, demand);
+    if (explainAll || feasible.length < RUNNERS_UP + 1) feasible.push({ host, score });
+    if (best === -1 || better(state, host, score, best, bestScore!, spread)) {
+      best = host;
+      bestScore = score;
+    }
+  }
+
+  const service = demand.service.name;
+  if (best === -1) {
+    const unplaced: UnplacedService = { service, reasons: rejections.list };
+    const groups = rejections.grouped();
+    if (groups) unplaced.groups = groups;
+    if (state.count === 0) unplaced.reasons = [{ host: '(none)', reason: 'no hosts are registered' }];
+    outcome.unplaced.push(unplaced);
+    return;
+  }
+
+  const reason = spread
+    ? `fewest services of this stack (${state.stackCount[best]}), then the highest score of ${countFeasible(feasible, explainAll)}`
+    : `highest score of ${countFeasible(feasible, explainAll)}`;
+  const losers = feasible
+    .filter((entry) => entry.host !== best)
+    .sort((a, b) => b.score.total - a.score.total)
+    .slice(0, explainAll ? undefined : RUNNERS_UP)
+    .map((entry) => ({
+      host: state.hosts[entry.host].name,
+      reason: spread
+        ? `ranked lower: ${state.stackCount[entry.host]} services of this stack, score ${round(entry.score.total)}`
+        : `ranked lower: score ${round(entry.score.total)} against ${round(bestScore!.total)}`,
+    }));
+  state.commit(best, demand);
+  const placement: ServicePlacement = {
+    service,
+    host: state.hosts[best].name,
+    pinned: false,
+    score: rounded(bestScore!),
+    reason,
+    rejected: [...rejections.list, ...losers],
+  };
+  const groups = rejections.grouped();
+  if (groups) placement.rejectedGroups = groups;
+  outcome.placed.set(service, placement);
+}
+
+function countFeasible(feasible: unknown[], explainAll: boolean): string {
+  return explainAll
+    ? `${feasible.length} feasible host${feasible.length === 1 ? '' : 's'}`
+    : 'the feasible hosts';
+}
+
+/** Returns whether `host` beats the current `best`; scores within 1e-9 count as equal. */
+function better(
+  state: PlacementState,
+  host: number,
+  score: ScoreParts,
+  best: number,
+  bestScore: ScoreParts,
+  spread: boolean,
+): boolean {
+  if (spread && state.stackCount[host] !== state.stackCount[best]) {
+    return state.stackCount[host] < state.stackCount[best];
+  }
+  const difference = score.total - bestScore.total;
+  if (Math.abs(difference) > 1e-9) return difference > 0;
+  return state.tieRank[host] < state.tieRank[best];
 }
 
 /**
- * Put the whole stack on one host. A pinned service fixes the host. Otherwise
- * the host with the fewest running containers wins, then the one with more
- * memory, then a hash of the seed and host name. Equal hosts are therefore
- * chosen the same way every time for one deployment.
+ * Places the whole stack in one datacenter: the stack's `datacenter`, or else the one whose hosts
+ * fit every service and keep the most capacity free, spreading the services across its hosts.
  */
-function placeOnSingleHost(input: PlacementInput): PlacementPlan {
-  const pins = new Set(input.stack.services.flatMap((service) => service.targetHost ?? []));
-  const rejected: RejectedHost[] = [];
-  const candidates: { host: HostRecord; facts: HostFacts }[] = [];
-  for (const host of input.hosts) {
-    const unavailable = hostUnavailableReason(host, input.facts[host.name]);
-    const unmet = input.stack.services
-      .map((service) => constraintReason(host, input.facts[host.name], input.stack, service))
-      .find((reason) => reason !== undefined);
-    if (unavailable) rejected.push({ host: host.name, reason: unavailable });
-    else if (unmet) rejected.push({ host: host.name, reason: unmet });
-    else if (pins.size > 0 && !pins.has(host.name)) {
-      rejected.push({ host: host.name, reason: `the stack pins its services to ${[...pins].join(', ')}` });
-    } else candidates.push({ host, facts: input.facts[host.name]! });
+function placeInOneDatacenter(state: PlacementState, demands: Demand[]): PlacementPlan {
+  const named = state.stack.datacenter;
+  const candidates = named !== undefined ? [named] : [...state.datacenters].sort();
+  let best: { name: string; trial: PlacementState; outcome: Outcome; fit: number } | undefined;
+  let fewestUnplaced: { name: string; outcome: Outcome } | undefined;
+  for (const name of candidates) {
+    const trial = state.clone();
+    trial.datacenter = state.datacenters.indexOf(name);
+    if (trial.datacenter === -1) continue;
+    const outcome = placeEach(trial, demands, 'spread');
+    if (outcome.unplaced.length > 0) {
+      if (!fewestUnplaced || outcome.unplaced.length < fewestUnplaced.outcome.unplaced.length) {
+        fewestUnplaced = { name, outcome };
+      }
+      continue;
+    }
+    const fit = freeFraction(trial, trial.datacenter);
+    const wins =
+      !best ||
+      fit > best.fit + 1e-9 ||
+      (Math.abs(fit - best.fit) <= 1e-9 && tieBreak(state.seed, name) < tieBreak(state.seed, best.name));
+    if (wins) best = { name, trial, outcome, fit };
+  }
+  if (!best) {
+    if (fewestUnplaced) {
+      const note = `in datacenter ${fewestUnplaced.name}, the one that fits the most services`;
+      throw new PlacementError(
+        fewestUnplaced.outcome.unplaced.map((entry) => ({
+          ...entry,
+          reasons: entry.reasons.map((reason) => ({ ...reason, reason: `${reason.reason} (${note})` })),
+        })),
+      );
+    }
+    const reason =
+      named !== undefined ? `no registered host is in datacenter ${named}` : 'no hosts are registered';
+    throw new PlacementError(
+      demands.map((demand) => ({ service: demand.service.name, reasons: [{ host: '(none)', reason }] })),
+    );
+  }
+  const plan = finish(best.trial, demands, best.outcome);
+  plan.datacenter = best.name;
+  return plan;
+}
+
+/** Returns the mean of the free CPU and memory fractions of a datacenter's usable hosts. */
+function freeFraction(state: PlacementState, datacenter: number): number {
+  let cpuFree = 0;
+  let cpuTotal = 0;
+  let memoryFree = 0;
+  let memoryTotal = 0;
+  for (let host = 0; host < state.count; host++) {
+    if (state.datacenterOf[host] !== datacenter || state.usable[host] === 0) continue;
+    cpuFree += Math.max(0, state.cpusFree[host]);
+    cpuTotal += state.cpusTotal[host];
+    memoryFree += Math.max(0, state.memoryFree[host]);
+    memoryTotal += state.memoryTotal[host];
+  }
+  const cpu = cpuTotal > 0 ? cpuFree / cpuTotal : 0;
+  const memory = memoryTotal > 0 ? memoryFree / memoryTotal : 0;
+  return (cpu + memory) / 2;
+}
+
+/**
+ * Puts the whole stack on one host: the best-scoring host that fits the sum of its services'
+ * requests and every service's constraints. A pinned service fixes the host.
+ */
+function placeOnOneHost(state: PlacementState, demands: Demand[]): PlacementPlan {
+  const pins = [...new Set(demands.flatMap((demand) => demand.service.targetHost ?? []))];
+  const services = demands.map((demand) => demand.service.name);
+  const conflicting = demands.find((demand) => demand.conflicts.size > 0);
+  if (pins.length > 1 || conflicting) {
+    const reason =
+      pins.length > 1
+        ? `single placement, but the stack pins services to ${pins.join(', ')}`
+        : `single placement, but ${conflicting!.service.name} must not share a host with ${[...conflicting!.conflicts].join(', ')}`;
+    throw new PlacementError(
+      services.map((service) => ({ service, reasons: [{ host: pins.join(', ') || '(any)', reason }] })),
+    );
   }
 
-  if (candidates.length === 0 || pins.size > 1) {
-    const reasons =
-      pins.size > 1
-        ? [{ host: [...pins].join(', '), reason: 'single placement with several targetHosts' }]
-        : rejected;
-    throw new PlacementError(input.stack.services.map((service) => ({ service: service.name, reasons })));
-  }
-
-  candidates.sort(
-    (a, b) =>
-      a.facts.runningContainers - b.facts.runningContainers ||
-      b.facts.memoryBytes - a.facts.memoryBytes ||
-      tieBreak(input.seed, a.host.name) - tieBreak(input.seed, b.host.name),
-  );
-  const chosen = candidates[0]!;
-
-  const score = {
-    runningContainers: chosen.facts.runningContainers,
-    memoryBytes: chosen.facts.memoryBytes,
+  const whole: Demand = {
+    service: demands[0]!.service,
+    cpus: demands.reduce((sum, demand) => sum + demand.cpus, 0),
+    memoryBytes: demands.reduce((sum, demand) => sum + demand.memoryBytes, 0),
+    ports: demands.flatMap((demand) => demand.ports),
+    conflicts: new Set(),
   };
-  const losers = candidates.slice(1).map(({ host, facts }) => ({
-    host: host.name,
-    reason: `ranked lower: ${facts.runningContainers} running containers, ${facts.memoryBytes} bytes of memory`,
-  }));
-  const reason =
-    pins.size === 1 ? 'the stack pins a service to this host' : 'fewest running containers, then most memory';
+  const explainAll = state.count <= EXPLAIN_ALL_LIMIT;
+  const rejections = new Rejections(explainAll);
+  let best = -1;
+  let bestScore: ScoreParts | undefined;
+  const feasible: { host: number; score: ScoreParts }[] = [];
 
-  const services = input.stack.services.map((service) => ({
-    service: service.name,
-    host: chosen.host.name,
-    score,
-    reason,
-    rejected: [...rejected, ...losers],
-  }));
-  return toPlan('single', services);
-}
-
-function toPlan(strategy: PlacementStrategyName, services: ServicePlacement[]): PlacementPlan {
-  const assignments = Object.fromEntries(services.map((entry) => [entry.service, entry.host]));
-  return { strategy, assignments, services };
-}
-
-/** FNV-1a over seed and host name: stable across runs and processes, unlike Math.random. */
-export function tieBreak(seed: string, hostName: string): number {
-  let hash = 0x811c9dc5;
-  for (const char of `${seed}\u0000${hostName}`) {
-    hash ^= char.codePointAt(0)!;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
+  for (let host = 0; host < state.count; host++) {
+    const name = state.hosts[host].name;
+    if (pins.length === 1 && pins[0] !== name) {
+      rejections.add(name, `the stack pins its services to ${pins[0]}`, 'pinned elsewhere');
+      continue;
+    }
+    const failed = wholeStackVerdict(state, host, demands, whole);
+    if (failed) {
+      rejections.add(name, failed.reason, failed.kind);
+      continue;
+    }
+    const score = state.score(host, whole);
+    if (explainAll) feasible.push({ host, score });
+    if (best === -1 || better(state, host, score, best, bestScore!, false)) {
+      best = host;
+      bestScore = score;
+    }
   }
-  return hash;
+  if (best === -1) {
+    const groups = rejections.grouped();
+    const reasons =
+      pins.length === 1 && state.indexOf(pins[0]) === -1
+        ? [{ host: pins[0], reason: 'host is not registered' }]
+        : state.count === 0
+          ? [{ host: '(none)', reason: 'no hosts are registered' }]
+          : rejections.list;
+    throw new PlacementError(
+      services.map((service) => ({ service, reasons, ...(groups ? { groups } : {}) })),
+    );
+  }
+
+  const losers = feasible
+    .filter((entry) => entry.host !== best)
+    .map((entry) => ({
+      host: state.hosts[entry.host].name,
+      reason: `ranked lower: score ${round(entry.score.total)} against ${round(bestScore!.total)}`,
+    }));
+  const reason =
+    pins.length === 1
+      ? 'the stack pins a service to this host'
+      : 'highest score among the hosts that fit the whole stack';
+  const groups = rejections.grouped();
+  for (const demand of demands) state.commit(best, demand);
+  const placed = new Map(
+    demands.map((demand) => [
+      demand.service.name,
+      {
+        service: demand.service.name,
+        host: state.hosts[best].name,
+        pinned: demand.service.targetHost !== undefined,
+        score: rounded(bestScore!),
+        reason,
+        rejected: [...rejections.list, ...losers],
+        ...(groups ? { rejectedGroups: groups } : {}),
+      },
+    ]),
+  );
+  return finish(state, demands, { placed, unplaced: [] });
+}
+
+/** Checks one host against every service of a `single` stack; returns the first problem. */
+function wholeStackVerdict(
+  state: PlacementState,
+  host: number,
+  demands: Demand[],
+  whole: Demand,
+): { reason: string; kind: string } | undefined {
+  for (const demand of demands) {
+    const verdict = state.staticVerdict(host, demand.service);
+    if (verdict !== Verdict.ok) {
+      return {
+        reason: `${state.explain(verdict, host, demand)} (for ${demand.service.name})`,
+        kind: VERDICT_KINDS[verdict],
+      };
+    }
+  }
+  const max = state.stack.maxServicesPerHost;
+  if (max !== undefined && demands.length > max) {
+    return {
+      reason: `the stack has ${demands.length} services, more than maxInstancesPerHost ${max} allows on one host`,
+      kind: VERDICT_KINDS[Verdict.maxPerHost],
+    };
+  }
+  const verdict = state.verdict(host, whole, true);
+  if (verdict === Verdict.ok) return undefined;
+  const reason = state.explain(verdict, host, whole);
+  return { reason: `${reason} for the whole stack`, kind: VERDICT_KINDS[verdict] };
+}
+
+function finish(state: PlacementState, demands: Demand[], outcome: Outcome): PlacementPlan {
+  if (outcome.unplaced.length > 0) {
+    const order = new Map(demands.map((demand, index) => [demand.service.name, index]));
+    outcome.unplaced.sort((a, b) => order.get(a.service)! - order.get(b.service)!);
+    throw new PlacementError(outcome.unplaced);
+  }
+  const services = demands.map((demand) => outcome.placed.get(demand.service.name)!);
+  return {
+    strategy: state.stack.placement,
+    weights: state.weights,
+    assignments: Object.fromEntries(services.map((entry) => [entry.service, entry.host])),
+    services,
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}
+
+function rounded(score: ScoreParts): ScoreParts {
+  return {
+    cpu: round(score.cpu),
+    memory: round(score.memory),
+    containers: round(score.containers),
+    total: round(score.total),
+  };
 }
 
 function describeUnplaced(unplaced: UnplacedService[]): string {
-  const lines = unplaced.map(
-    (entry) =>
-      `${entry.service}: ${entry.reasons.map((r) => `${r.host}: ${r.reason}`).join('; ') || 'no hosts registered'}`,
-  );
+  const lines = unplaced.map((entry) => {
+    const reasons =
+      entry.groups && entry.groups.length > 0
+        ? entry.groups.map((group) => `${group.count} hosts: ${group.examples[0]?.reason ?? group.reason}`)
+        : entry.reasons.map((reason) => `${reason.host}: ${reason.reason}`);
+    return `${entry.service}: ${reasons.join('; ') || 'no hosts registered'}`;
+  });
   return `cannot place ${unplaced.length} service(s): ${lines.join(' | ')}`;
 }

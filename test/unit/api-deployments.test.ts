@@ -147,21 +147,6 @@ describe('POST /deployments validation', () => {
     expect((await listDeployments(api.db)).items).toEqual([]);
   });
 
-  it('rejects a strategy this version cannot place', async () => {
-    await registerHosts('host1', 'host2');
-    const response = await api.send('POST', '/deployments', {
-      ...stackDocument('Web App', ['host1', 'host2']),
-      placement: 'spread',
-    });
-
-    expect(response.status).toBe(400);
-    const body = await response.json();
-    expect(body.error.details).toHaveLength(1);
-    expect(body.error.details[0].path).toBe('$.placement');
-    expect(body.error.details[0].message).toContain('use "manual" or "single"');
-    expect(api.deployer.calls).toEqual([]);
-  });
-
   it('rejects a redeploy of a running stack', async () => {
     await registerHosts('host1', 'host2');
     await seedDeployment('dep_running', 'running');

@@ -131,19 +131,6 @@ describe('POST /stacks/validate', () => {
     ]);
   });
 
-  it('reports a strategy this version cannot place with', async () => {
-    const response = await api.send('POST', '/stacks/validate', {
-      stack: graphDocument(),
-      strategy: 'spread',
-      variables: { DB_PASSWORD: 'x' },
-    });
-    const body = await response.json();
-    expect(body.valid).toBe(false);
-    expect(body.errors).toEqual([
-      { path: '$.placement', message: expect.stringContaining('"spread" is not supported') },
-    ]);
-  });
-
   it('answers 415 for a body that is not JSON', async () => {
     const response = await api.app.request('/stacks/validate', { method: 'POST', body: 'name: shop' });
     expect(response.status).toBe(415);

@@ -527,3 +527,13 @@ describe('action wait cycles', () => {
     expect(parseStack(stackOf([db, app])).errors).toEqual([]);
   });
 });
+
+describe('anti-affinity', () => {
+  it('reads names and rejects unknown ones', () => {
+    const stack = stackFrom(parseStack(stackOf([item('a', 1, { antiAffinity: ['b'] }), item('b', 2)])));
+    expect(stack.services[0].antiAffinity).toEqual(['b']);
+    const result = parseStack(stackOf([item('a', 1, { antiAffinity: ['a', 'z'] })]));
+    expectIssue(result.errors, `${FIRST}.antiAffinity[0]`, 'cannot avoid itself');
+    expectIssue(result.errors, `${FIRST}.antiAffinity[1]`, 'not a service');
+  });
+});
