@@ -4,15 +4,16 @@
  * `Activities` type from here.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { HostFacts, HostRecord, StackSpec } from '../core/model';
+import type { HostRecord, StackSpec } from '../core/model';
 import { LABELS } from '../core/names';
-import { PlacementError, planPlacement, type PlacementPlan } from '../core/placement';
+import { PlacementError, planPlacement, type PlacementPlan, type PlacementWeights } from '../core/placement';
 import type { Database } from '../db/client';
 import { ERROR_TYPES } from '../workflows/contract';
 import type { StackResource } from '../workflows/contract';
 import { runAction } from './actions';
 import { ensureImage, removeById, removeServiceContainer, startContainer } from './containers';
-import { dockerFor, dockerMessage, withTimeout } from './docker';
+import { dockerFor, dockerMessage } from './docker';
+import { gatherFacts } from './host-facts';
 import { awaitHealthy } from './health';
 import { ensureNetwork, ensureVolume, listStackResources, removeResource } from './resources';
 import {
@@ -26,8 +27,6 @@ import {
   type OutcomeInput,
 } from './store';
 
-/** Reading a host's facts for placement waits at most this long, so one dead host cannot stall a plan. */
-const HOST_FACTS_TIMEOUT_MS = 3_000;
 
 export interface PlanInput {
   deploymentId: string;
@@ -49,9 +48,11 @@ export interface StackContainer {
 
 export interface ActivityDeps {
   db: Database;
+  /** Weights of the placement score. Default: DEFAULT_WEIGHTS. */
+  placementWeights?: PlacementWeights;
 }
 
-export function createActivities({ db }: ActivityDeps) {
+export function createActivities({ db, placementWeights }: ActivityDeps) {
   return {
     ensureImage,
     startContainer,
@@ -68,10 +69,11 @@ export function createActivities({ db }: ActivityDeps) {
       const pinned = new Set(stack.services.flatMap((service) => service.targetHost ?? []));
       const consulted =
         stack.placement === 'manual' ? registered.filter((h) => pinned.has(h.name)) : registered;
-      const facts = await gatherFacts(consulted);
+      // A plan reads fresh facts, so it never counts capacity that was taken seconds ago as free.
+      const facts = await gatherFacts(consulted, { maxAgeMs: 0 });
       let plan: PlacementPlan;
       try {
-        plan = planPlacement({ stack, hosts: registered, facts, seed: deploymentId });
+        plan = planPlacement({ stack, hosts: registered, facts, seed: deploymentId, weights: placementWeights });
       } catch (error) {
         const details = error instanceof PlacementError ? error.unplaced : undefined;
         throw ApplicationFailure.nonRetryable((error as Error).message, ERROR_TYPES.placementFailed, details);
@@ -183,33 +185,4 @@ async function registeredHost(db: Database, name: string): Promise<HostRecord> {
     throw ApplicationFailure.nonRetryable(`host ${name} is no longer registered`, ERROR_TYPES.hostNotFound);
   }
   return record;
-}
-
-/** Read CPUs, memory and running containers from every host in parallel, each with a time limit. */
-export async function gatherFacts(registered: HostRecord[]): Promise<Record<string, HostFacts>> {
-  const entries = await Promise.all(
-    registered.map(async (host): Promise<[string, HostFacts]> => {
-      try {
-        const info = await withTimeout(
-          dockerFor(host).info(),
-          HOST_FACTS_TIMEOUT_MS,
-          `docker info on ${host.name}`,
-        );
-        return [
-          host.name,
-          {
-            name: host.name,
-            reachable: true,
-            cpus: info.NCPU,
-            memoryBytes: info.MemTotal,
-            runningContainers: info.ContainersRunning,
-          },
-        ];
-      } catch (error) {
-        const unreachable = { name: host.name, reachable: false, error: dockerMessage(error) };
-        return [host.name, { ...unreachable, cpus: 0, memoryBytes: 0, runningContainers: 0 }];
-      }
-    }),
-  );
-  return Object.fromEntries(entries);
 }

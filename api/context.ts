@@ -2,7 +2,8 @@
 import type { RequestIdVariables } from 'hono/request-id';
 import type { Database } from '../db/client';
 import type { Logger } from '../lib/logger';
-import type { HostRecord } from '../core/model';
+import type { HostFacts, HostRecord } from '../core/model';
+import type { PlacementWeights } from '../core/placement';
 import type { Deployer } from './deployer';
 
 /** Result of asking a newly registered host's Docker daemon for its version. */
@@ -23,6 +24,10 @@ export interface AppDeps {
   namespace: string;
   /** Asks a newly registered host's daemon for its version. Default: a real Docker call. */
   checkDaemon?: (host: Pick<HostRecord, 'name' | 'docker'>) => Promise<DaemonCheck>;
+  /** Reads live host facts for placement. Default: the Docker API of each host, cached briefly. */
+  gatherFacts?: (hosts: readonly HostRecord[]) => Promise<Record<string, HostFacts>>;
+  /** Weights of the placement score. Default: DEFAULT_WEIGHTS. */
+  placementWeights?: PlacementWeights;
 }
 
 export interface AppEnv {

@@ -25,6 +25,7 @@ import {
   WorkflowClosedError,
 } from './errors';
 import { newDeploymentId } from './ids';
+import { planStack } from './placement';
 import { parseDeploymentStack, readDeploymentRequest } from './stack-request';
 import { readJson, validate } from './validation';
 import { deploymentDetail, deploymentPath, deploymentSummary, temporalUiLink } from './views';
@@ -82,9 +83,12 @@ export function deploymentRoutes(deps: AppDeps): Hono<AppEnv> {
     const request = readDeploymentRequest(await readJson(c));
     const { stack, warnings } = await parseDeploymentStack(deps.db, request);
     await checkNotRunning(deps, stack);
+    // The workflow plans again with fresh figures; this check only rejects a stack that fits nowhere now.
+    const id = newDeploymentId();
+    await planStack(deps, stack, id);
 
     const row = await insertDeployment(deps.db, {
-      id: newDeploymentId(),
+      id,
       stackName: stack.name,
       stackSlug: stackSlug(stack.name),
       workflowId: deployWorkflowId(stack.name),

@@ -12,6 +12,7 @@ import {
 import type { AppDeps, AppEnv, DaemonCheck } from './context';
 import { ApiError, NotFoundError } from './errors';
 import { newHostSchema, publicEndpoint } from './host-schema';
+import { factsView, readFacts } from './placement';
 import { readJson, validate } from './validation';
 
 /** Builds the API view of a host, which carries TLS file paths but never key material. */
@@ -64,16 +65,21 @@ export function hostRoutes(deps: AppDeps): Hono<AppEnv> {
     return c.json({ ...hostView(host), daemon: check }, 201);
   });
 
+  // Each host comes with its live figures, read in parallel and cached for a few seconds.
   app.get('/', async (c) => {
     const hosts = await listHosts(deps.db);
-    return c.json({ items: hosts.map(hostView) });
+    const facts = await readFacts(deps, hosts);
+    return c.json({
+      items: hosts.map((host) => ({ ...hostView(host), facts: factsView(facts[host.name]) })),
+    });
   });
 
   app.get('/:name', async (c) => {
     const name = c.req.param('name');
     const host = await getHost(deps.db, name);
     if (!host) throw hostNotFound(name);
-    return c.json(hostView(host));
+    const facts = await readFacts(deps, [host]);
+    return c.json({ ...hostView(host), facts: factsView(facts[host.name]) });
   });
 
   app.delete('/:name', async (c) => {

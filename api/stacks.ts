@@ -12,7 +12,8 @@ import {
 import type { AppDeps, AppEnv } from './context';
 import { NotFoundError, WorkflowClosedError } from './errors';
 import { newTeardownId } from './ids';
-import { parseRequestStack, readDeploymentRequest } from './stack-request';
+import { planStack } from './placement';
+import { parseDeploymentStack, parseRequestStack, readDeploymentRequest } from './stack-request';
 import { readJson, validate } from './validation';
 
 const teardownQuerySchema = z.object({
@@ -72,6 +73,15 @@ export function stackRoutes(deps: AppDeps): Hono<AppEnv> {
       errors: result.errors,
       warnings: result.warnings,
     });
+  });
+
+  // Plans a stack on the registered hosts with their live figures, and deploys nothing. Ties
+  // break by the stack's slug here, and by the deployment id in a real deploy.
+  app.post('/plan', async (c) => {
+    const request = readDeploymentRequest(await readJson(c));
+    const { stack, warnings } = await parseDeploymentStack(deps.db, request);
+    const plan = await planStack(deps, stack, stackSlug(stack.name));
+    return c.json({ stackName: stack.name, strategy: stack.placement, plan, warnings });
   });
 
   app.get('/', async (c) => {

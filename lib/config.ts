@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_WEIGHTS, type PlacementWeights } from '../core/placement';
 
 /** Log levels pino accepts, plus `silent` for tests. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -27,6 +28,8 @@ export interface Config {
   temporalUiUrl: string;
   /** Default: `info`. */
   logLevel: LogLevel;
+  /** Weights of the placement score parts. Default: 1 each. */
+  placementWeights: PlacementWeights;
 }
 
 /** Raised when an environment variable contains a value the service cannot use. */
@@ -48,6 +51,27 @@ const tcpPort = z.coerce
   .min(1, 'must be from 1 to 65535')
   .max(65535, 'must be from 1 to 65535');
 
+const WEIGHT_KEYS = ['cpu', 'memory', 'containers'] as const;
+
+/** Reads `cpu=1,memory=2,containers=0.5`; a part left out keeps its default weight. */
+const placementWeights = z.string().transform((text, context): PlacementWeights => {
+  const weights = { ...DEFAULT_WEIGHTS };
+  for (const part of text.split(',')) {
+    const [key, value, extra] = part.split('=').map((piece) => piece.trim());
+    const weight = Number(value);
+    const known = (WEIGHT_KEYS as readonly string[]).includes(key);
+    if (!known || extra !== undefined || value === '' || !Number.isFinite(weight) || weight < 0) {
+      context.addIssue({
+        code: 'custom',
+        message: `must be comma-separated weights such as cpu=1,memory=1,containers=1, each 0 or more`,
+      });
+      return z.NEVER;
+    }
+    weights[key as keyof PlacementWeights] = weight;
+  }
+  return weights;
+});
+
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
   .transform((url) => url.replace(/\/+$/, ''));
@@ -62,6 +86,7 @@ const environmentSchema = z.object({
   GRAPHIUM_HOST: z.string().default('127.0.0.1'),
   TEMPORAL_UI_URL: httpUrl.default('http://127.0.0.1:8233'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  GRAPHIUM_PLACEMENT_WEIGHTS: placementWeights.optional(),
 });
 
 /** Drops empty values, because `VAR=` in a shell or an env file means "use the default". */
@@ -106,5 +131,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     host: values.GRAPHIUM_HOST,
     temporalUiUrl: values.TEMPORAL_UI_URL,
     logLevel: values.LOG_LEVEL,
+    placementWeights: values.GRAPHIUM_PLACEMENT_WEIGHTS ?? DEFAULT_WEIGHTS,
   };
 }

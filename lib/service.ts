@@ -70,6 +70,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         address: temporalAddress,
         namespace: config.temporalNamespace,
         db: database.db,
+        placementWeights: config.placementWeights,
       });
       const running = worker.run();
       running.catch((error) => logger.fatal({ err: error }, 'worker stopped with an error'));
@@ -85,6 +86,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         deployer: createTemporalDeployer(client),
         temporalUiUrl,
         namespace: config.temporalNamespace,
+        placementWeights: config.placementWeights,
       });
       api = await startApiServer(app, { host: config.host, port: config.port });
       stops.push(api.close);

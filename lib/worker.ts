@@ -15,6 +15,7 @@ import {
 } from '@temporalio/worker';
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import { createActivities } from '../activities';
+import type { PlacementWeights } from '../core/placement';
 import type { Database } from '../db/client';
 import { TASK_QUEUE } from '../workflows/contract';
 import type { Logger } from './logger';
@@ -79,6 +80,8 @@ export interface WorkerOptions {
   taskQueue?: string;
   db: Database;
   logger?: Logger;
+  /** Weights of the placement score. Default: DEFAULT_WEIGHTS. */
+  placementWeights?: PlacementWeights;
 }
 
 export interface GraphiumWorker {
@@ -97,7 +100,7 @@ export async function createWorker(options: WorkerOptions): Promise<GraphiumWork
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ db: options.db }),
+    activities: createActivities({ db: options.db, placementWeights: options.placementWeights }),
     // Many containers of a stack start and wait in parallel; activities mostly wait on I/O.
     maxConcurrentActivityTaskExecutions: 200,
     // Heartbeats carry cancellation back to activities, so flush them often.

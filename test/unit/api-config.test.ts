@@ -15,7 +15,19 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       temporalUiUrl: 'http://127.0.0.1:8233',
       logLevel: 'info',
+      placementWeights: { cpu: 1, memory: 1, containers: 1 },
     });
+  });
+
+  it('reads placement weights, keeping defaults for parts left out', () => {
+    const config = loadConfig({ GRAPHIUM_PLACEMENT_WEIGHTS: 'cpu=2, containers=0.5' }, CWD);
+    expect(config.placementWeights).toEqual({ cpu: 2, memory: 1, containers: 0.5 });
+  });
+
+  it.each(['cpu', 'disk=1', 'cpu=-1', 'cpu=x', 'cpu=1=2'])('rejects placement weights %j', (value) => {
+    expect(() => loadConfig({ GRAPHIUM_PLACEMENT_WEIGHTS: value }, CWD)).toThrow(
+      /GRAPHIUM_PLACEMENT_WEIGHTS must be comma-separated weights/,
+    );
   });
 
   it('reads every variable', () => {

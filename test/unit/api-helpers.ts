@@ -7,9 +7,10 @@
 import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
-import { createApp } from '../../api/app';
+import { createApp, type AppDeps } from '../../api/app';
 import type { Deployer, WorkflowRef } from '../../api/deployer';
 import type { DeploymentProgress } from '../../workflows/contract';
+import type { HostFacts } from '../../core/model';
 import { openDatabase, type Database, type DatabaseHandle } from '../../db/client';
 import type { Logger } from '../../lib/logger';
 
@@ -94,6 +95,18 @@ export interface TestResponse extends Omit<Response, 'json' | 'clone'> {
   clone(): TestResponse;
 }
 
+/** Figures every host reports in unit tests: 4 CPUs and 8 GiB, nothing running. */
+export function hostFacts(name: string): HostFacts {
+  return {
+    name,
+    reachable: true,
+    cpus: 4,
+    memoryBytes: 8 * 1024 ** 3,
+    runningContainers: 0,
+    publishedPorts: [],
+  };
+}
+
 export interface TestApi {
   db: Database;
   deployer: DeployerDouble;
@@ -109,7 +122,7 @@ export async function openTestDatabase(): Promise<DatabaseHandle> {
 }
 
 /** Empties every table and builds a fresh app, double and log capture for one test. */
-export async function resetApi(db: Database): Promise<TestApi> {
+export async function resetApi(db: Database, overrides: Partial<AppDeps> = {}): Promise<TestApi> {
   await db.execute(sql`truncate table deployment_containers, deployments, hosts`);
   const deployer = new DeployerDouble();
   const { logger, lines } = capturingLogger();
@@ -121,6 +134,8 @@ export async function resetApi(db: Database): Promise<TestApi> {
     namespace: 'default',
     // Host bodies here name addresses outside this machine, so no request may reach them.
     checkDaemon: async () => ({ reachable: false, error: 'not checked in unit tests' }),
+    gatherFacts: async (hosts) => Object.fromEntries(hosts.map((host) => [host.name, hostFacts(host.name)])),
+    ...overrides,
   });
   const send = (method: string, path: string, body?: unknown) => {
     const init: RequestInit = { method };
