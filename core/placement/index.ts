@@ -197,31 +197,86 @@ function placePinned(state: PlacementState, demand: Demand, outcome: Outcome): v
   });
 }
 
-/** Collects the reasons of rejected hosts, every one on small host sets and grouped on large ones. */
+/**
+ * Collects the reasons of rejected hosts: every one on small host sets, and on large ones a count
+ * per kind with a few examples, whose sentences are the only ones built.
+ */
 class Rejections {
   readonly list: RejectedHost[] = [];
-  private readonly groups = new Map<string, RejectionGroup>();
+  private readonly counts = new Map<string, RejectionGroup>();
+  private readonly verdictCounts = new Int32Array(VERDICT_COUNT);
+  private readonly verdictExamples: RejectedHost[][] = Array.from({ length: VERDICT_COUNT }, () => []);
 
-  constructor(private readonly explainAll: boolean) {}
+  constructor(
+    private readonly explainAll: boolean,
+    private readonly state: PlacementState,
+    private readonly demand: Demand,
+  ) {}
 
-  add(host: string, reason: string, kind: string): void {
+  /** Records that `host` failed with `verdict`; the sentence is built only when it is kept. */
+  reject(host: number, verdict: Verdict): void {
     if (this.explainAll) {
-      this.list.push({ host, reason });
+      this.list.push({
+        host: this.state.hosts[host].name,
+        reason: this.state.explain(verdict, host, this.demand),
+      });
       return;
     }
-    let group = this.groups.get(kind);
+    const seen = this.verdictCounts[verdict]++;
+    if (seen < EXAMPLES_PER_REASON) {
+      const reason = this.state.explain(verdict, host, this.demand);
+      this.verdictExamples[verdict].push({ host: this.state.hosts[host].name, reason });
+    }
+  }
+
+  /** Records a rejection of another kind; `describe` builds its sentence and runs only when it is kept. */
+  add(host: string, kind: string, describe: () => string): void {
+    if (this.explainAll) {
+      this.list.push({ host, reason: describe() });
+      return;
+    }
+    let group = this.counts.get(kind);
     if (!group) {
       group = { reason: kind, count: 0, examples: [] };
-      this.groups.set(kind, group);
+      this.counts.set(kind, group);
     }
     group.count += 1;
-    if (group.examples.length < EXAMPLES_PER_REASON) group.examples.push({ host, reason });
+    if (group.examples.length < EXAMPLES_PER_REASON) group.examples.push({ host, reason: describe() });
+  }
+
+  /** Adds the rejections another pass counted, such as the hosts the static checks excluded. */
+  merge(groups: readonly RejectionGroup[]): void {
+    for (const group of groups) {
+      const existing = this.counts.get(group.reason);
+      if (!existing) {
+        this.counts.set(group.reason, { ...group, examples: [...group.examples] });
+        continue;
+      }
+      existing.count += group.count;
+      existing.examples.push(...group.examples.slice(0, EXAMPLES_PER_REASON - existing.examples.length));
+    }
   }
 
   grouped(): RejectionGroup[] | undefined {
-    return this.explainAll ? undefined : [...this.groups.values()];
+    if (this.explainAll) return undefined;
+    const groups = [...this.counts.values()];
+    this.verdictCounts.forEach((count, verdict) => {
+      if (count === 0) return;
+      const kind = VERDICT_KINDS[verdict as Verdict];
+      const existing = groups.find((group) => group.reason === kind);
+      const examples = this.verdictExamples[verdict];
+      if (existing) {
+        existing.count += count;
+        existing.examples.push(...examples.slice(0, EXAMPLES_PER_REASON - existing.examples.length));
+      } else {
+        groups.push({ reason: kind, count, examples });
+      }
+    });
+    return groups;
   }
 }
+
+const VERDICT_COUNT = Object.keys(Verdict).length / 2;
 
 const VERDICT_KINDS: Record<Verdict, string> = {
   [Verdict.ok]: 'fits',
@@ -244,36 +299,90 @@ const VERDICT_KINDS: Record<Verdict, string> = {
  */
 function placeBest(state: PlacementState, demand: Demand, spread: boolean, outcome: Outcome): void {
   const explainAll = state.count <= EXPLAIN_ALL_LIMIT;
-  const rejections = new Rejections(explainAll);
-  const feasible: { host: number; score: ScoreParts }[] = [];
+  const rejections = new Rejections(explainAll, state, demand);
+  // Every feasible host on small sets; the best few on large ones, kept sorted by total.
+  const feasible: { host: number; total: number }[] = [];
   let best = -1;
-  let bestScore: ScoreParts | undefined;
+  let bestTotal = 0;
   const allowed = demand.allowed;
   const total = allowed ? allowed.length : state.count;
 
-  // Hosts the static checks excluded are explained first, from a second pass that only runs for them.
+  // Hosts the static checks excluded are explained first. On large host sets the counts are the
+  // same for every service with the same constraints, so they are computed once.
   if (allowed && allowed.length < state.count) {
-    const inAllowed = new Uint8Array(state.count);
-    for (const host of allowed) inAllowed[host] = 1;
-    for (let host = 0; host < state.count; host++) {
-      if (inAllowed[host] === 1) continue;
-      const verdict = state.staticVerdict(host, demand.service);
-      rejections.add(state.hosts[host].name, state.explain(verdict, host, demand), VERDICT_KINDS[verdict]);
+    if (explainAll) {
+      for (const host of excludedHosts(state, allowed))
+        rejections.reject(host, state.staticVerdict(host, demand.service));
+    } else {
+      rejections.merge(excludedGroups(state, demand, allowed));
     }
   }
 
+  // The loop below runs once per host for every service, so it reads the state's arrays directly.
+  // It makes the checks of PlacementState.verdict in the same order and scores like scoreTotal.
+  const {
+    usable,
+    cpusFree,
+    memoryFree,
+    cpusTotal,
+    memoryTotal,
+    containers,
+    stackCount,
+    datacenterOf,
+    tieRank,
+  } = state;
+  const { cpu: cpuWeight, memory: memoryWeight, containers: containerWeight } = state.weights;
+  const datacenter = state.datacenter;
+  const maxPerHost = state.maxPerHost;
+  const needCpus = demand.cpus;
+  const needMemory = demand.memoryBytes;
+  const staticChecked = allowed !== undefined;
+  const needsStaticCheck = !staticChecked && demand.constrained;
+  const needsPlanCheck = demand.ports.length > 0 || demand.conflicts.size > 0;
   for (let position = 0; position < total; position++) {
     const host = allowed ? allowed[position] : position;
-    const verdict = state.verdict(host, demand, allowed !== undefined);
+    let verdict = Verdict.ok;
+    if (needsStaticCheck) verdict = state.staticVerdict(host, demand.service);
+    else if (!staticChecked && usable[host] === 0) verdict = Verdict.unavailable;
+    if (verdict === Verdict.ok) {
+      if (datacenter !== -1 && datacenterOf[host] !== datacenter) verdict = Verdict.datacenter;
+      else if (needCpus > 0 && cpusFree[host] < needCpus - 1e-9) verdict = Verdict.cpu;
+      else if (needMemory > 0 && memoryFree[host] < needMemory) verdict = Verdict.memory;
+      else if (stackCount[host] >= maxPerHost) verdict = Verdict.maxPerHost;
+      else if (needsPlanCheck) verdict = state.verdict(host, demand, true);
+    }
     if (verdict !== Verdict.ok) {
-      rejections.add(state.hosts[host].name, state.explain(verdict, host, demand), VERDICT_KINDS[verdict]);
+      rejections.reject(host, verdict);
       continue;
     }
-    const score = state.score(host, demand);
-    if (explainAll || feasible.length < RUNNERS_UP + 1) feasible.push({ host, score });
-    if (best === -1 || better(state, host, score, best, bestScore!, spread)) {
+    const cpuLeft = cpusFree[host] - needCpus;
+    const memoryLeft = memoryFree[host] - needMemory;
+    const cpuTotal = cpusTotal[host];
+    const memoryAll = memoryTotal[host];
+    const score =
+      cpuWeight * (cpuTotal > 0 && cpuLeft > 0 ? cpuLeft / cpuTotal : 0) +
+      memoryWeight * (memoryAll > 0 && memoryLeft > 0 ? memoryLeft / memoryAll : 0) +
+      containerWeight / (1 + containers[host]);
+    if (explainAll) feasible.push({ host, total: score });
+    else if (feasible.length <= RUNNERS_UP || score > feasible[feasible.length - 1].total) {
+      keepBest(feasible, host, score);
+    }
+    if (best === -1) {
       best = host;
-      bestScore = score;
+      bestTotal = score;
+      continue;
+    }
+    if (spread && stackCount[host] !== stackCount[best]) {
+      if (stackCount[host] < stackCount[best]) {
+        best = host;
+        bestTotal = score;
+      }
+      continue;
+    }
+    const difference = score - bestTotal;
+    if (difference > 1e-9 || (difference >= -1e-9 && tieRank[host] < tieRank[best])) {
+      best = host;
+      bestTotal = score;
     }
   }
 
@@ -287,31 +396,64 @@ function placeBest(state: PlacementState, demand: Demand, spread: boolean, outco
     return;
   }
 
+  const bestScore = state.score(best, demand);
   const reason = spread
     ? `fewest services of this stack (${state.stackCount[best]}), then the highest score of ${countFeasible(feasible, explainAll)}`
     : `highest score of ${countFeasible(feasible, explainAll)}`;
   const losers = feasible
     .filter((entry) => entry.host !== best)
-    .sort((a, b) => b.score.total - a.score.total)
+    .sort((a, b) => b.total - a.total)
     .slice(0, explainAll ? undefined : RUNNERS_UP)
     .map((entry) => ({
       host: state.hosts[entry.host].name,
       reason: spread
-        ? `ranked lower: ${state.stackCount[entry.host]} services of this stack, score ${round(entry.score.total)}`
-        : `ranked lower: score ${round(entry.score.total)} against ${round(bestScore!.total)}`,
+        ? `ranked lower: ${state.stackCount[entry.host]} services of this stack, score ${round(entry.total)}`
+        : `ranked lower: score ${round(entry.total)} against ${round(bestScore.total)}`,
     }));
   state.commit(best, demand);
   const placement: ServicePlacement = {
     service,
     host: state.hosts[best].name,
     pinned: false,
-    score: rounded(bestScore!),
+    score: rounded(bestScore),
     reason,
     rejected: [...rejections.list, ...losers],
   };
   const groups = rejections.grouped();
   if (groups) placement.rejectedGroups = groups;
   outcome.placed.set(service, placement);
+}
+
+/** Returns the hosts that are not in `allowed`. */
+function excludedHosts(state: PlacementState, allowed: Int32Array): number[] {
+  const inAllowed = new Uint8Array(state.count);
+  for (const host of allowed) inAllowed[host] = 1;
+  const excluded: number[] = [];
+  for (let host = 0; host < state.count; host++) if (inAllowed[host] === 0) excluded.push(host);
+  return excluded;
+}
+
+const excludedCache = new WeakMap<Int32Array, RejectionGroup[]>();
+
+/** Groups the hosts the static checks excluded by reason, once per set of allowed hosts. */
+function excludedGroups(state: PlacementState, demand: Demand, allowed: Int32Array): RejectionGroup[] {
+  const cached = excludedCache.get(allowed);
+  if (cached) return cached;
+  const counter = new Rejections(false, state, demand);
+  for (const host of excludedHosts(state, allowed))
+    counter.reject(host, state.staticVerdict(host, demand.service));
+  const groups = counter.grouped() ?? [];
+  excludedCache.set(allowed, groups);
+  return groups;
+}
+
+/** Keeps the RUNNERS_UP + 1 highest totals in `top`, highest first. */
+function keepBest(top: { host: number; total: number }[], host: number, total: number): void {
+  if (top.length > RUNNERS_UP && total <= top[top.length - 1].total) return;
+  let index = top.length;
+  while (index > 0 && top[index - 1].total < total) index -= 1;
+  top.splice(index, 0, { host, total });
+  if (top.length > RUNNERS_UP + 1) top.pop();
 }
 
 function countFeasible(feasible: unknown[], explainAll: boolean): string {
@@ -324,15 +466,15 @@ function countFeasible(feasible: unknown[], explainAll: boolean): string {
 function better(
   state: PlacementState,
   host: number,
-  score: ScoreParts,
+  total: number,
   best: number,
-  bestScore: ScoreParts,
+  bestTotal: number,
   spread: boolean,
 ): boolean {
   if (spread && state.stackCount[host] !== state.stackCount[best]) {
     return state.stackCount[host] < state.stackCount[best];
   }
-  const difference = score.total - bestScore.total;
+  const difference = total - bestTotal;
   if (Math.abs(difference) > 1e-9) return difference > 0;
   return state.tieRank[host] < state.tieRank[best];
 }
@@ -427,9 +569,10 @@ function placeOnOneHost(state: PlacementState, demands: Demand[]): PlacementPlan
     memoryBytes: demands.reduce((sum, demand) => sum + demand.memoryBytes, 0),
     ports: demands.flatMap((demand) => demand.ports),
     conflicts: new Set(),
+    constrained: false,
   };
   const explainAll = state.count <= EXPLAIN_ALL_LIMIT;
-  const rejections = new Rejections(explainAll);
+  const rejections = new Rejections(explainAll, state, whole);
   let best = -1;
   let bestScore: ScoreParts | undefined;
   const feasible: { host: number; score: ScoreParts }[] = [];
@@ -437,17 +580,17 @@ function placeOnOneHost(state: PlacementState, demands: Demand[]): PlacementPlan
   for (let host = 0; host < state.count; host++) {
     const name = state.hosts[host].name;
     if (pins.length === 1 && pins[0] !== name) {
-      rejections.add(name, `the stack pins its services to ${pins[0]}`, 'pinned elsewhere');
+      rejections.add(name, 'pinned elsewhere', () => `the stack pins its services to ${pins[0]}`);
       continue;
     }
     const failed = wholeStackVerdict(state, host, demands, whole);
     if (failed) {
-      rejections.add(name, failed.reason, failed.kind);
+      rejections.add(name, failed.kind, () => failed.reason);
       continue;
     }
     const score = state.score(host, whole);
     if (explainAll) feasible.push({ host, score });
-    if (best === -1 || better(state, host, score, best, bestScore!, false)) {
+    if (best === -1 || better(state, host, score.total, best, bestScore!.total, false)) {
       best = host;
       bestScore = score;
     }

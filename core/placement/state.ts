@@ -34,6 +34,8 @@ export interface Demand {
   conflicts: Set<string>;
   /** Host indexes that pass the static checks (candidates, datacenter, labels, minimum sizes), or undefined for all. */
   allowed?: Int32Array;
+  /** Whether the service or the stack sets any static constraint. */
+  constrained: boolean;
 }
 
 /** Weights of the score parts; each part is between 0 and 1 before weighting. */
@@ -75,6 +77,10 @@ export class PlacementState {
   datacenter = -1;
   readonly datacenterOf: Int32Array;
   readonly datacenters: string[];
+  /** The stack's maxServicesPerHost, or Infinity. */
+  readonly maxPerHost: number;
+  /** Hosts the static checks allow, by constraint signature, shared by services with equal constraints. */
+  private readonly allowedCache = new Map<string, Int32Array>();
 
   constructor(
     readonly hosts: readonly HostRecord[],
@@ -113,6 +119,7 @@ export class PlacementState {
       }
     });
     this.datacenters = [...datacenterIndex.keys()];
+    this.maxPerHost = stack.maxServicesPerHost ?? Number.POSITIVE_INFINITY;
   }
 
   /** Returns an independent copy, so a strategy can try a plan and throw it away. */
@@ -144,13 +151,20 @@ export class PlacementState {
       memoryBytes: service.resources.memoryBytes ?? 0,
       ports,
       conflicts,
+      constrained: this.hasStaticConstraints(service),
     };
-    if (this.hasStaticConstraints(service)) {
-      const allowed: number[] = [];
-      for (let host = 0; host < this.count; host++) {
-        if (this.staticVerdict(host, service) === Verdict.ok) allowed.push(host);
+    if (demand.constrained) {
+      const signature = JSON.stringify(service.constraints ?? {});
+      let allowed = this.allowedCache.get(signature);
+      if (!allowed) {
+        const hosts: number[] = [];
+        for (let host = 0; host < this.count; host++) {
+          if (this.staticVerdict(host, service) === Verdict.ok) hosts.push(host);
+        }
+        allowed = Int32Array.from(hosts);
+        this.allowedCache.set(signature, allowed);
       }
-      demand.allowed = Int32Array.from(allowed);
+      demand.allowed = allowed;
     }
     return demand;
   }
@@ -187,14 +201,18 @@ export class PlacementState {
   /** Checks whether `host` can take `demand` now. The static checks are skipped for hosts in `demand.allowed`. */
   verdict(host: number, demand: Demand, staticChecked: boolean): Verdict {
     if (!staticChecked) {
-      const fixed = this.staticVerdict(host, demand.service);
-      if (fixed !== Verdict.ok) return fixed;
+      // A service without static constraints only needs a usable host, which is cheap to check.
+      if (demand.allowed === undefined && !demand.constrained) {
+        if (this.usable[host] === 0) return Verdict.unavailable;
+      } else {
+        const fixed = this.staticVerdict(host, demand.service);
+        if (fixed !== Verdict.ok) return fixed;
+      }
     }
     if (this.datacenter !== -1 && this.datacenterOf[host] !== this.datacenter) return Verdict.datacenter;
     if (demand.cpus > 0 && this.cpusFree[host] < demand.cpus - 1e-9) return Verdict.cpu;
     if (demand.memoryBytes > 0 && this.memoryFree[host] < demand.memoryBytes) return Verdict.memory;
-    const max = this.stack.maxServicesPerHost;
-    if (max !== undefined && this.stackCount[host] >= max) return Verdict.maxPerHost;
+    if (this.stackCount[host] >= this.maxPerHost) return Verdict.maxPerHost;
     if (demand.ports.length > 0) {
       const taken = this.ports.get(host);
       if (taken && demand.ports.some((port) => taken.has(port))) return Verdict.port;
@@ -204,6 +222,18 @@ export class PlacementState {
       if (names && names.some((name) => demand.conflicts.has(name))) return Verdict.antiAffinity;
     }
     return Verdict.ok;
+  }
+
+  /** Returns the total score of `host` for `demand`, as `score` computes it, without allocating. */
+  scoreTotal(host: number, demand: Demand): number {
+    const weights = this.weights;
+    const cpuTotal = this.cpusTotal[host];
+    const memoryTotal = this.memoryTotal[host];
+    const cpuLeft = this.cpusFree[host] - demand.cpus;
+    const memoryLeft = this.memoryFree[host] - demand.memoryBytes;
+    const cpu = cpuTotal > 0 && cpuLeft > 0 ? cpuLeft / cpuTotal : 0;
+    const memory = memoryTotal > 0 && memoryLeft > 0 ? memoryLeft / memoryTotal : 0;
+    return weights.cpu * cpu + weights.memory * memory + weights.containers / (1 + this.containers[host]);
   }
 
   /** Scores `host` for `demand` as if the service were already there. */
