@@ -393,12 +393,27 @@ export interface RemoveServiceInput {
   service: string;
 }
 
-/** Remove the service's container of this deployment if there is one. Removing nothing succeeds. */
+/**
+ * Seconds a teardown, or a redeploy replacing a container, gives a container between the stop
+ * signal and SIGKILL. It matches Docker's own default for `docker stop`.
+ */
+export const TEARDOWN_STOP_SECONDS = 10;
+
+/** Seconds a rollback gives a container to stop: shorter, because a rollback removes one at a time. */
+export const ROLLBACK_STOP_SECONDS = 5;
+
+/** Seconds between heartbeats while Docker waits for a container to stop. */
+const STOP_HEARTBEAT_SECONDS = 2;
+
+/**
+ * Stop and remove the service's container of this deployment if there is one, giving it
+ * ROLLBACK_STOP_SECONDS to stop. Removing nothing succeeds.
+ */
 export async function removeServiceContainer(input: RemoveServiceInput): Promise<{ removed: string | null }> {
   const docker = dockerFor(input.host);
   const container = await findServiceContainer(docker, input.deploymentId, input.service);
   if (!container) return { removed: null };
-  await removeById(docker, container.Id);
+  await removeById(docker, container.Id, ROLLBACK_STOP_SECONDS);
   const name = container.Names[0]?.replace(/^\//, '') ?? container.Id;
   log.info('removed container', {
     deploymentId: input.deploymentId,
@@ -409,13 +424,57 @@ export async function removeServiceContainer(input: RemoveServiceInput): Promise
   return { removed: name };
 }
 
-export async function removeById(docker: Docker, id: string): Promise<void> {
+/**
+ * Stop a container, giving its main process `stopSeconds` after the stop signal before Docker
+ * kills it, then remove it with its anonymous volumes. A container that is not running or not
+ * there counts as stopped, and one already gone counts as removed, so a retry succeeds.
+ *
+ * The Docker call returns only once the container has stopped, so it must stay below the
+ * client's 30 s call timeout. The activity heartbeats meanwhile.
+ */
+export async function removeById(
+  docker: Docker,
+  id: string,
+  stopSeconds = TEARDOWN_STOP_SECONDS,
+): Promise<void> {
+  const container = docker.getContainer(id);
   try {
-    await docker.getContainer(id).remove({ force: true, v: true });
+    await heartbeatWhile('stopping container', () => container.stop({ t: stopSeconds }));
+  } catch (error) {
+    const status = dockerStatus(error);
+    // 404: already gone. 304: not running. 409: a removal is in progress, so the remove below
+    // ends the same way. Anything else, such as an unreachable host, is retried.
+    if (status === 404) return;
+    if (status !== 304 && status !== 409) throw error;
+  }
+  try {
+    await container.remove({ force: true, v: true });
   } catch (error) {
     const status = dockerStatus(error);
     // 404: already gone. 409: removal already in progress, which ends the same way.
     if (status === 404 || status === 409) return;
     throw error;
+  }
+}
+
+/** Run `work`, heartbeating every few seconds when called inside an activity. */
+async function heartbeatWhile<T>(detail: string, work: () => Promise<T>): Promise<T> {
+  const context = activityContext();
+  if (!context) return work();
+  context.heartbeat(detail);
+  const timer = setInterval(() => context.heartbeat(detail), STOP_HEARTBEAT_SECONDS * 1000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Returns the current activity's context, or undefined outside an activity. */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
   }
 }

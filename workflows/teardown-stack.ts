@@ -13,11 +13,24 @@ const hosts = proxyActivities<Activities>({
   },
 });
 
+// Removing a container first waits up to 10 s for it to stop, heartbeating every 2 s, so a
+// worker that dies mid-stop is noticed within the heartbeat timeout, not the 60 s start-to-close.
+const removals = proxyActivities<Activities>({
+  startToCloseTimeout: '60s',
+  heartbeatTimeout: '15s',
+  scheduleToCloseTimeout: '5m',
+  retry: {
+    initialInterval: '500ms',
+    maximumInterval: '15s',
+    nonRetryableErrorTypes: [ERROR_TYPES.hostNotFound, ERROR_TYPES.resourceInUse],
+  },
+});
+
 /** Marks the change that made teardowns remove networks and volumes, so older teardowns still replay. */
 const REMOVE_RESOURCES_PATCH = 'teardown-removes-networks-and-volumes';
 
 /**
- * Remove every container of a stack from the hosts its deployments used, then
+ * Stop and remove every container of a stack on the hosts its deployments used, then
  * its networks and, unless `keepVolumes` is set, its volumes. Everything is
  * found by the stack's labels alone, so what any earlier deployment of the
  * stack left goes too, and a stack whose name merely starts the same is untouched.
@@ -30,7 +43,7 @@ export async function teardownStack(input: TeardownInput): Promise<TeardownResul
   await Promise.all(
     containers.map(async (container) => {
       try {
-        await hosts.removeContainerById({ host: container.host, containerId: container.containerId });
+        await removals.removeContainerById({ host: container.host, containerId: container.containerId });
         result.removed.push({ host: container.host, containerName: container.containerName });
       } catch (error) {
         result.failed.push({
