@@ -2,7 +2,7 @@
  * Database writes made by the workflows, through activities. Each is an upsert
  * or a plain update, so a retried activity writes the same row again.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { HostRecord } from '../core/model';
 import type { PlacementPlan } from '../core/placement';
 import type { Database } from '../db/client';
@@ -46,14 +46,26 @@ export interface OutcomeInput {
   resources?: unknown[];
 }
 
-/** Store the final state of a deployment and its host map in one transaction. */
+/** Statuses a teardown sets, which the outcome of a deploy it cancelled must not replace. */
+const TEARDOWN_STATUSES: DeploymentStatus[] = ['removing', 'removed'];
+
+/**
+ * Store the final state of a deployment and its host map in one transaction. A deployment that a
+ * teardown already marked `removing` or `removed` keeps that status, because the teardown
+ * cancelled this deploy and a client polls for `removed`. The failure, the rollback report and
+ * the host map are stored either way.
+ */
 export async function saveOutcome(db: Database, outcome: OutcomeInput): Promise<void> {
   const now = new Date();
+  // One conditional UPDATE, so a teardown writing the row at the same time is either seen or
+  // waited for, and never overwritten.
+  const status = sql<DeploymentStatus>`case when ${inArray(deployments.status, TEARDOWN_STATUSES)}
+    then ${deployments.status} else ${outcome.status}::text end`;
   await db.transaction(async (tx) => {
     await tx
       .update(deployments)
       .set({
-        status: outcome.status,
+        status,
         failure: outcome.failure ?? null,
         compensation: outcome.compensation ?? null,
         resources: outcome.resources ?? null,
@@ -102,14 +114,30 @@ export async function recordTeardownFailure(
     .where(and(eq(deployments.stackSlug, stackSlug), eq(deployments.status, 'removing')));
 }
 
-/** Mark the deployments of a stack that may still own containers as removed; failed ones keep their status. */
+/**
+ * Mark the deployments of a stack that may still own containers as removed, and its newest
+ * deployment whatever its status, so the stack reads `removed` once its teardown is done. A deploy
+ * the teardown cancelled may have recorded `cancelled` or `rolled_back` before this write. Older
+ * deployments that ended without containers keep their status.
+ */
 export async function markStackRemoved(db: Database, stackSlug: string): Promise<void> {
   const live: DeploymentStatus[] = ['accepted', 'deploying', 'running', 'failed', 'removing'];
+  const newest = db
+    .select({ id: deployments.id })
+    .from(deployments)
+    .where(eq(deployments.stackSlug, stackSlug))
+    .orderBy(desc(deployments.createdAt), desc(deployments.id))
+    .limit(1);
   await db.transaction(async (tx) => {
     const removed = await tx
       .update(deployments)
       .set({ status: 'removed', updatedAt: new Date() })
-      .where(and(eq(deployments.stackSlug, stackSlug), inArray(deployments.status, live)))
+      .where(
+        and(
+          eq(deployments.stackSlug, stackSlug),
+          or(inArray(deployments.status, live), eq(deployments.id, sql`(${newest})`)),
+        ),
+      )
       .returning({ id: deployments.id });
     if (removed.length === 0) return;
     const ids = removed.map((row) => row.id);
