@@ -12,7 +12,8 @@ import {
 import type { AppDeps, AppEnv } from './context';
 import { NotFoundError, WorkflowClosedError } from './errors';
 import { newTeardownId } from './ids';
-import { planStack } from './placement';
+import type { PlacementPlan } from '../core/placement';
+import { planStack, UnplaceableError } from './placement';
 import { parseDeploymentStack, parseRequestStack, readDeploymentRequest } from './stack-request';
 import { readJson, validate } from './validation';
 
@@ -67,9 +68,20 @@ export function stackRoutes(deps: AppDeps): Hono<AppEnv> {
   app.post('/validate', async (c) => {
     const request = readDeploymentRequest(await readJson(c));
     const result = await parseRequestStack(deps.db, request);
+    let plan: PlacementPlan | null = null;
+    if (result.stack) {
+      try {
+        plan = await planStack(deps, result.stack, stackSlug(result.stack.name));
+      } catch (error) {
+        if (!(error instanceof UnplaceableError)) throw error;
+        result.errors.push(...(error.details ?? []));
+      }
+    }
+    const valid = result.errors.length === 0;
     return c.json({
-      valid: result.errors.length === 0,
-      stack: result.stack ?? null,
+      valid,
+      stack: valid ? (result.stack ?? null) : null,
+      plan,
       errors: result.errors,
       warnings: result.warnings,
     });

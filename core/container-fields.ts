@@ -10,6 +10,9 @@ import { MAX_CPUS, parseCpus, parseMemoryBytes } from './quantities';
 const RESOURCE_KEYS = { known: ['cpu', 'cpus', 'memory', 'limits'] };
 const LIMIT_KEYS = { known: ['cpus', 'cpu', 'memory', 'memorySwap', 'pids'] };
 
+/** Smallest CPU limit Docker accepts. */
+const MIN_CPUS = 0.01;
+
 const MEMORY_EXAMPLE = 'such as "512M", "1G" or a number of bytes';
 const CPU_EXAMPLE = `such as 0.5, "2" or "500m", at most ${MAX_CPUS}`;
 
@@ -93,6 +96,10 @@ function readCpus(object: JsonObject, key: string, path: string, log: IssueLog):
       childPath(path, key),
       `${key} must be a number of CPUs ${CPU_EXAMPLE}, got ${describeValue(object[key])}.`,
     );
+  } else if (cpus < MIN_CPUS) {
+    // Docker rejects CPU limits below a hundredth of a CPU when it creates the container.
+    log.error(childPath(path, key), `${key} is ${cpus}, but Docker needs at least ${MIN_CPUS}. Raise it.`);
+    return undefined;
   }
   return cpus;
 }

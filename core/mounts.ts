@@ -211,7 +211,16 @@ function readMountType(value: unknown, path: string, log: IssueLog): MountSpec['
 }
 
 function readTarget(value: unknown, path: string, log: IssueLog): string | undefined {
-  if (typeof value === 'string' && value.startsWith('/') && !value.includes('\0')) return value;
+  if (typeof value === 'string' && value.startsWith('/') && !value.includes('\0')) {
+    // Docker treats "/data/" and "/data" as one mount point, and refuses to mount over "/".
+    const target = value.replace(/\/+$/, '');
+    if (target !== '') return target;
+    log.error(
+      path,
+      'the mount target is "/", which Docker cannot mount over. Give a folder such as "/data".',
+    );
+    return undefined;
+  }
   const found = value === undefined ? 'is missing' : `must be an absolute path, got ${describeValue(value)}`;
   log.error(path, `the mount target ${found}. Give the path inside the container, such as "/data".`);
   return undefined;
@@ -244,6 +253,71 @@ function checkDuplicateTargets(result: ServiceMounts, log: IssueLog): void {
       `${mount.target} is already mounted by ${earlier}. Each path in a container takes one mount.`,
     );
   });
+}
+
+/** Network drivers of Docker's own networks, which a stack cannot create. */
+const UNMANAGED_DRIVERS = ['host', 'none'];
+
+/** Rejects `io.graphium.*` labels, which Graphium sets on every network and volume itself. */
+function checkReservedLabels(labels: Record<string, string>, path: string, log: IssueLog): void {
+  for (const key of Object.keys(labels)) {
+    if (!key.startsWith('io.graphium.')) continue;
+    log.error(
+      childPath(path, key),
+      `label "${key}" is reserved because Graphium sets io.graphium.* labels itself. Rename it.`,
+    );
+  }
+}
+
+/** Checks that an IPv4 gateway and address range lie inside the subnet; returns whether they do. */
+function checkAddresses(
+  subnet: string | undefined,
+  gateway: string | undefined,
+  ipRange: string | undefined,
+  path: string,
+  log: IssueLog,
+): boolean {
+  const block = subnet === undefined ? undefined : ipv4Block(subnet);
+  if (!block) return true;
+  let valid = true;
+  const gatewayAddress = gateway === undefined ? undefined : ipv4Number(gateway);
+  if (gatewayAddress !== undefined && !inBlock(gatewayAddress, block)) {
+    log.error(
+      childPath(path, 'gateway'),
+      `gateway ${gateway} is outside the subnet ${subnet}. Pick an address inside it.`,
+    );
+    valid = false;
+  }
+  const range = ipRange === undefined ? undefined : ipv4Block(ipRange);
+  if (range && (!inBlock(range.first, block) || !inBlock(range.last, block))) {
+    log.error(
+      childPath(path, 'ipRange'),
+      `ipRange ${ipRange} is not inside the subnet ${subnet}. Narrow it.`,
+    );
+    valid = false;
+  }
+  return valid;
+}
+
+function ipv4Number(address: string): number | undefined {
+  const octets = address.split('.');
+  if (octets.length !== 4 || !octets.every((octet) => /^\d{1,3}$/.test(octet) && Number(octet) <= 255)) {
+    return undefined;
+  }
+  return octets.reduce((total, octet) => total * 256 + Number(octet), 0);
+}
+
+function ipv4Block(cidr: string): { first: number; last: number } | undefined {
+  const [address, bits] = cidr.split('/');
+  const start = ipv4Number(address);
+  if (start === undefined) return undefined;
+  const size = 2 ** (32 - Number(bits));
+  const first = Math.floor(start / size) * size;
+  return { first, last: first + size - 1 };
+}
+
+function inBlock(address: number, block: { first: number; last: number }): boolean {
+  return address >= block.first && address <= block.last;
 }
 
 /** Docker's rule for volume and network names. */
@@ -280,6 +354,7 @@ export function readStackVolumes(
     const options = readStringMap(entry[optionsKey], childPath(at, optionsKey), optionsKey, log);
     const labels = readStringMap(entry.labels, childPath(at, 'labels'), 'labels', log);
     const external = readExternal(entry, at, log);
+    checkReservedLabels(labels, childPath(at, 'labels'), log);
     if (name === undefined || external === undefined) return;
     if (seen.has(name)) {
       log.error(
@@ -327,6 +402,16 @@ export function readNetwork(value: unknown, path: string, log: IssueLog): Networ
     return undefined;
   }
   if (name === undefined || external === undefined) return undefined;
+  if (!checkAddresses(subnet, gateway, ipRange, path, log)) return undefined;
+  if (!external && driver !== undefined && UNMANAGED_DRIVERS.includes(driver)) {
+    log.error(
+      childPath(path, 'driver'),
+      `driver "${driver}" names one of Docker's built-in networks, which cannot be created. ` +
+        'Use "bridge", or set external to true and name the built-in network.',
+    );
+    return undefined;
+  }
+  checkReservedLabels(labels, childPath(path, 'labels'), log);
 
   const network: NetworkSpec = { name, options, labels, external };
   if (driver !== undefined) network.driver = driver;

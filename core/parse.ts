@@ -65,6 +65,7 @@ const DIALECTS: readonly Dialect[] = [
  * const { stack, errors, warnings } = parseStack(JSON.parse(text), { variables: { TAG: '1.2' } });
  */
 export function parseStack(document: unknown, options: ParseOptions = {}): ParseResult {
+  if (isWrappedItemList(document)) return parseWrappedItemList(document, options);
   const log = new IssueLog(options.strict ?? false);
   const variables = readVariables(options.variables, log);
   const requestHints = readRequestHints(options.request ?? {}, log);
@@ -90,6 +91,39 @@ export function parseStack(document: unknown, options: ParseOptions = {}): Parse
   const result: ParseResult = { errors: log.errors, warnings: log.warnings };
   if (log.errors.length === 0) result.stack = output.stack;
   return result;
+}
+
+/** Returns whether `document` is `{"stackDefinition": <ItemList>}`, the first Graphium's wrapper around an ItemList. */
+function isWrappedItemList(document: unknown): document is JsonObject & { stackDefinition: JsonObject } {
+  if (!isObject(document) || !isObject(document.stackDefinition)) return false;
+  return !isItemList(document) && !isGraph(document) && isItemList(document.stackDefinition);
+}
+
+/** Reads the wrapped ItemList, with every path in the document under `$.stackDefinition`. */
+function parseWrappedItemList(
+  document: JsonObject & { stackDefinition: JsonObject },
+  options: ParseOptions,
+): ParseResult {
+  const result = parseStack(document.stackDefinition, options);
+  const prefix = (path: string) => (path.startsWith('$') ? `$.stackDefinition${path.slice(1)}` : path);
+  // Messages may name other paths of the document, such as "already used by $.itemListElement[0]".
+  const moved = (issues: { path: string; message: string }[]) =>
+    issues.map((issue) => ({
+      path: prefix(issue.path),
+      message: issue.message.replace(/(^|[\s(])\$(?=[.[])/g, '$1$$.stackDefinition'),
+    }));
+  const log = new IssueLog(options.strict ?? false);
+  for (const key of Object.keys(document)) {
+    if (key !== 'stackDefinition') log.unknownKey(childPath('$', key), key, ['stackDefinition']);
+  }
+  const errors = [...log.errors, ...moved(result.errors)];
+  const warnings = [...log.warnings, ...moved(result.warnings)];
+  if (!result.stack || errors.length > 0) return { errors, warnings };
+  const services = result.stack.services.map((service) => ({
+    ...service,
+    sourcePath: prefix(service.sourcePath),
+  }));
+  return { stack: { ...result.stack, services }, errors, warnings };
 }
 
 /** Reads the request's `variables`: an object of strings, by variable name. */

@@ -7,7 +7,8 @@ import { healthProbePort } from './health';
 import { childPath, type IssueLog } from './issues';
 import type { PlacementStrategyName, ServiceSpec, StackSpec } from './model';
 import type { ReadAction } from './actions';
-import { containerName, envName } from './names';
+import { containerName, envName, serviceAlias } from './names';
+import { isHostname } from './wiring';
 
 /** JSON paths of the values of one service that cross-service checks point at. */
 export interface ServiceSource {
@@ -84,6 +85,54 @@ export function validateStack(
   checkHostPorts(stack, source, log);
   checkActionTargets(stack.services, actions, log);
   checkAntiAffinity(stack.services, source, log);
+  checkReachability(stack, source, log);
+}
+
+/**
+ * Warns where a dependent or Graphium itself could not reach a service: a service name that is
+ * not a hostname, a dependency on another pinned host without ports, and a probed or depended-on
+ * port bound to the loopback address.
+ */
+function checkReachability(stack: StackSpec, source: StackSource, log: IssueLog): void {
+  const byName = new Map(stack.services.map((service) => [service.name, service]));
+  const dependedOn = new Set(
+    stack.services.flatMap((service) => service.dependencies.map((entry) => entry.name)),
+  );
+  stack.services.forEach((service, index) => {
+    if ((stack.network || dependedOn.has(service.name)) && !isHostname(service.name)) {
+      const alias = serviceAlias(service.name);
+      log.warn(
+        childPath(service.sourcePath, 'name'),
+        `name "${service.name}" is not a valid hostname, so containers on its host reach it as "${alias}" ` +
+          `on the stack network, and dependents on other hosts get no host entry for it. They can use ` +
+          `${envName(service.name)}_HOST and ${envName(service.name)}_PORT, or rename the service.`,
+      );
+    }
+    for (const dependency of service.dependencies) {
+      const target = byName.get(dependency.name);
+      const apart = target?.targetHost && service.targetHost && target.targetHost !== service.targetHost;
+      if (!target || !apart || target.ports.length > 0) continue;
+      log.warn(
+        source.services[index].dependencies[dependency.name],
+        `"${dependency.name}" on ${target.targetHost} has no ports, so "${service.name}" on ` +
+          `${service.targetHost} cannot reach it. Add the port "${dependency.name}" listens on to its ports.`,
+      );
+    }
+    const probed = healthProbePort(service);
+    service.ports.forEach((port, portIndex) => {
+      if (!port.hostIp || !isLoopback(port.hostIp)) return;
+      if (port.containerPort !== probed && !dependedOn.has(service.name)) return;
+      log.warn(
+        childPath(source.services[index].ports[portIndex], 'hostIP'),
+        `hostIP ${port.hostIp} publishes the port on the host's loopback address only, so health probes ` +
+          "and dependents on other hosts cannot reach it. Remove hostIP or use the host's address.",
+      );
+    });
+  });
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.');
 }
 
 /** Anti-affinity must name other services of the stack. */
@@ -132,24 +181,23 @@ function checkActionTargets(
 }
 
 /**
- * Returns whether `from` waits for `on`, directly or through other services. A service waits for
- * its dependencies, and one that waits for a dependency's health also waits for the targets of
- * that dependency's actions, because those actions finish before the dependency counts as healthy.
+ * Returns whether `from` waits for the actions of `owner`, directly or through other services. A
+ * service waits for its dependencies to run, or to be healthy with their actions done when it
+ * sets waitForHealthy, and waiting for a dependency's actions means waiting for their targets to
+ * run. Waiting for `owner` only to run does not wait for its actions.
  */
-function dependsOn(from: string, on: string, byName: Map<string, ServiceSpec>): boolean {
-  const seen = new Set<string>();
+function dependsOn(from: string, owner: string, byName: Map<string, ServiceSpec>): boolean {
+  const seen = new Set<string>([owner]);
   const pending = [from];
   while (pending.length > 0) {
     const name = pending.pop()!;
     if (seen.has(name)) continue;
     seen.add(name);
     for (const dependency of byName.get(name)?.dependencies ?? []) {
-      const waited = [dependency.name];
-      if (dependency.waitForHealthy) {
-        waited.push(...(byName.get(dependency.name)?.actions ?? []).map((action) => action.target));
-      }
-      if (waited.includes(on)) return true;
-      pending.push(...waited);
+      if (dependency.name === owner && dependency.waitForHealthy) return true;
+      pending.push(dependency.name);
+      if (!dependency.waitForHealthy) continue;
+      for (const action of byName.get(dependency.name)?.actions ?? []) pending.push(action.target);
     }
   }
   return false;

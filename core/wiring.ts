@@ -15,6 +15,11 @@ export interface ResolvedDependency {
   address: string;
   /** The dependency's first published host port, if any. */
   port?: number;
+  /**
+   * Whether the dependency publishes its main port on the same number, so a configuration that
+   * names it and its container port reaches it from another host. Absent counts as true.
+   */
+  reachableByName?: boolean;
 }
 
 /** A dependency as reported in deployment progress. */
@@ -58,7 +63,8 @@ export interface PublishRequest {
  * `extraHosts` maps each dependency running on another host than `hostName` to its address, so a
  * configuration written for one host, such as `REDIS_HOST=redis`, still resolves. A dependency
  * gets no entry when its name is not a valid hostname or its address is not an IP address,
- * because Docker writes the entries into /etc/hosts, which maps IP addresses only.
+ * because Docker writes the entries into /etc/hosts, which maps IP addresses only. It also gets
+ * none when `reachableByName` is false, because its port number differs on that host.
  *
  * @example
  * const db = { name: 'db', hostName: 'host-1', address: '10.0.0.1', port: 5432 };
@@ -86,8 +92,11 @@ export function wireEnvironment(
     const url = template === undefined ? undefined : fillConnectionString(template, dependency);
     if (url !== undefined) setIfAbsent(`${prefix}_URL`, url);
 
+    // A host entry to a dependency published on another port number would lead a configuration
+    // such as `db:5432` to whatever else listens on 5432 there, so it gets none.
     const remote = dependency.hostName !== hostName;
-    if (remote && isHostname(dependency.name) && isIpAddress(dependency.address)) {
+    const byName = dependency.reachableByName !== false;
+    if (remote && byName && isHostname(dependency.name) && isIpAddress(dependency.address)) {
       extraHosts.push(`${dependency.name}:${dependency.address}`);
     }
     connections.push(toConnection(dependency));

@@ -356,11 +356,13 @@ function orderPorts(service: ServiceSpec, ports: ServiceProgress['ports']): Serv
 function resolveDependencies(service: ServiceSpec, progress: DeploymentProgress): ResolvedDependency[] {
   return service.dependencies.map((dependency) => {
     const state = progress.services.find((s) => s.service === dependency.name)!;
+    const main = state.ports.find((p) => p.protocol === 'tcp') ?? state.ports[0];
     return {
       name: dependency.name,
       hostName: state.host!,
       address: state.hostAddress!,
-      port: state.ports.find((p) => p.protocol === 'tcp')?.hostPort ?? state.ports[0]?.hostPort,
+      port: main?.hostPort,
+      reachableByName: main !== undefined && main.hostPort === main.containerPort,
     };
   });
 }

@@ -72,7 +72,17 @@ export function parseGraph(document: JsonObject, log: IssueLog, context: ItemCon
 
   const byId = new Map<string, Node>();
   for (const entry of nodes) {
-    if (typeof entry.node['@id'] === 'string') byId.set(entry.node['@id'], entry);
+    const id = entry.node['@id'];
+    if (typeof id !== 'string') continue;
+    const earlier = byId.get(id);
+    if (earlier) {
+      log.error(
+        childPath(entry.path, '@id'),
+        `@id ${JSON.stringify(id)} is already used by ${earlier.path}. Give each node its own @id.`,
+      );
+      continue;
+    }
+    byId.set(id, entry);
   }
   const parts = readParts(node.hasPart, childPath(path, 'hasPart'), byId, log);
   const serviceIds = new Map<string, string>();
@@ -175,11 +185,14 @@ function readParts(value: unknown, path: string, byId: Map<string, Node>, log: I
     return [];
   }
   const parts: Node[] = [];
+  const inline = new Map<string, Node>();
   value.forEach((entry, index) => {
     const at = indexPath(path, index);
     if (isObject(entry) && isReference(entry)) {
       const target = byId.get(entry['@id'] as string);
-      if (target) parts.push(target);
+      if (target && hasType(target.node['@type'], 'Stack')) {
+        log.error(at, `hasPart refers to the stack node ${target.path} itself. List the containers instead.`);
+      } else if (target) parts.push(target);
       else
         log.error(
           at,
@@ -187,8 +200,21 @@ function readParts(value: unknown, path: string, byId: Map<string, Node>, log: I
         );
       return;
     }
-    if (isObject(entry)) parts.push({ node: entry, path: at });
-    else log.error(at, `hasPart entries must be container objects, got ${describeValue(entry)}.`);
+    if (!isObject(entry)) {
+      log.error(at, `hasPart entries must be container objects, got ${describeValue(entry)}.`);
+      return;
+    }
+    const id = entry['@id'];
+    const elsewhere = typeof id === 'string' ? (byId.get(id) ?? inline.get(id)) : undefined;
+    if (typeof id === 'string' && !elsewhere) inline.set(id, { node: entry, path: at });
+    if (elsewhere && elsewhere.node !== entry) {
+      log.error(
+        childPath(at, '@id'),
+        `@id ${JSON.stringify(id)} is already used by ${elsewhere.path}. Give each node its own @id.`,
+      );
+      return;
+    }
+    parts.push({ node: entry, path: at });
   });
   return parts;
 }

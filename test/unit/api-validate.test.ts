@@ -44,6 +44,7 @@ function graphDocument(): Record<string, unknown> {
             name: 'db',
             image: 'graphium/services:lab',
             locatedInHost: { '@id': 'host1' },
+            containerPort: [{ '@type': 'Port', portNumber: 5432 }],
             environment: { POSTGRES_PASSWORD: '${DB_PASSWORD}' },
           },
           {
@@ -161,6 +162,32 @@ describe('POST /deployments request fields', () => {
     expect(body.error.details).toContainEqual({
       path: 'request.variables',
       message: expect.stringContaining('object of strings'),
+    });
+  });
+});
+
+describe('POST /stacks/validate placement', () => {
+  it('includes the plan of a valid stack', async () => {
+    const response = await api.send('POST', '/stacks/validate', {
+      stack: graphDocument(),
+      variables: { DB_PASSWORD: 'x' },
+    });
+    const body = await response.json();
+    expect(body.plan.assignments).toEqual({ db: 'host1', app: 'host2' });
+  });
+
+  it('reports a stack that fits nowhere as invalid', async () => {
+    const response = await api.send('POST', '/stacks/validate', {
+      stack: graphDocument(),
+      variables: { DB_PASSWORD: 'x' },
+      datacenter: 'mars',
+    });
+    const body = await response.json();
+    expect(body.valid).toBe(false);
+    expect(body.stack).toBeNull();
+    expect(body.errors).toContainEqual({
+      path: "$['@graph'][0].hasPart[0]",
+      message: 'db cannot run on host host1: in datacenter default, not mars',
     });
   });
 });

@@ -334,7 +334,7 @@ describe('post-start actions', () => {
 
   it('rejects a target that waits for the action service', () => {
     const web = item('web', 1, { potentialAction: [{ command: ['x'], target: 'app' }] });
-    const app = item('app', 2, { dependsOn: ['web'] });
+    const app = item('app', 2, { softwareRequirements: [{ name: 'web', waitForHealthy: true }] });
     expectIssue(parseStack(stackOf([web, app])).errors, `${FIRST}.potentialAction[0].target`, 'waits for');
   });
 });
@@ -521,6 +521,12 @@ describe('action wait cycles', () => {
     expectIssue(result.errors, `${FIRST}.potentialAction[0].target`, 'waits for');
   });
 
+  it('accepts a target that only waits for its owner to run', () => {
+    const web = item('web', 1, { potentialAction: [{ command: ['x'], target: 'app' }] });
+    const app = item('app', 2, { dependsOn: ['web'] });
+    expect(parseStack(stackOf([web, app])).errors).toEqual([]);
+  });
+
   it('accepts an action in a dependency', () => {
     const db = item('db', 1);
     const app = item('app', 2, { dependsOn: ['db'], potentialAction: [{ command: ['x'], target: 'db' }] });
@@ -535,5 +541,68 @@ describe('anti-affinity', () => {
     const result = parseStack(stackOf([item('a', 1, { antiAffinity: ['a', 'z'] })]));
     expectIssue(result.errors, `${FIRST}.antiAffinity[0]`, 'cannot avoid itself');
     expectIssue(result.errors, `${FIRST}.antiAffinity[1]`, 'not a service');
+  });
+});
+
+describe('reachability warnings', () => {
+  it('warns about a remote dependency without ports', () => {
+    const db = item('db', 1, { targetHost: 'h1' });
+    const app = item('app', 2, { targetHost: 'h2', dependsOn: ['db'] });
+    const result = parseStack(stackOf([db, app]));
+    expectIssue(result.warnings, '$.itemListElement[1].dependsOn[0]', '"db" on h1 has no ports');
+  });
+
+  it('warns about a service name that is not a hostname', () => {
+    const result = parseStack(stackOf([item('my db', 1), item('app', 2, { dependsOn: ['my db'] })]));
+    expectIssue(result.warnings, `${FIRST}.name`, 'reach it as "my-db"');
+  });
+
+  it('warns about a probed port on loopback', () => {
+    const ports = [{ containerPort: 80, hostPort: 8080, hostIP: '127.0.0.1' }];
+    const result = parseItem({ ports, healthCheck: { type: 'http', path: '/' } });
+    expectIssue(result.warnings, `${FIRST}.ports[0].hostIP`, 'loopback');
+  });
+});
+
+describe('network and mount checks', () => {
+  it.each([
+    [{ name: 'n', subnet: '10.50.0.0/24', gateway: '10.60.0.1' }, '$.network.gateway', 'outside the subnet'],
+    [{ name: 'n', subnet: '10.50.0.0/24', ipRange: '10.50.1.0/24' }, '$.network.ipRange', 'not inside'],
+    [{ name: 'n', driver: 'host' }, '$.network.driver', 'built-in'],
+    [
+      { name: 'n', labels: { 'io.graphium.stack': 'x' } },
+      "$.network.labels['io.graphium.stack']",
+      'reserved',
+    ],
+  ])('rejects network %j', (network, path, word) => {
+    expectIssue(parseStack(stackOf([item('web', 1)], { network })).errors, path, word);
+  });
+
+  it('rejects a CPU limit Docker refuses', () => {
+    expectIssue(parseItem({ resources: { cpu: 0.001 } }).errors, `${FIRST}.resources.cpu`, 'at least 0.01');
+  });
+
+  it('rejects a mount over / and one path mounted twice', () => {
+    expectIssue(
+      parseItem({ volumeMounts: [{ source: 'a', target: '/' }] }).errors,
+      `${FIRST}.volumeMounts[0].target`,
+      'cannot mount over',
+    );
+    const twice = {
+      volumeMounts: [
+        { source: 'a', target: '/data' },
+        { source: 'b', target: '/data/' },
+      ],
+    };
+    expectIssue(parseItem(twice).errors, `${FIRST}.volumeMounts[1]`, 'already mounted');
+  });
+});
+
+describe('wrapped ItemList', () => {
+  it('reads an ItemList inside stackDefinition with paths under it', () => {
+    const result = parseStack({ stackDefinition: stackOf([item('web', 1, { image: 'Bad Image' })]) });
+    expectIssue(result.errors, '$.stackDefinition.itemListElement[0].image', 'whitespace');
+    const ok = parseStack({ stackDefinition: stackOf([item('web', 1)]) });
+    expect(stackFrom(ok).services[0].sourcePath).toBe('$.stackDefinition.itemListElement[0]');
   });
 });

@@ -164,4 +164,11 @@ describe('JSON-LD graph stacks', () => {
       actions: [{ name: 'schema', target: 'db' }],
     });
   });
+
+  it('rejects a duplicate @id and a hasPart pointing at the stack', () => {
+    const twice = graphOf([container('a'), { ...container('b'), '@id': 'urn:container:a' }]);
+    expectIssue(parseStack(twice).errors, `${STACK}.hasPart[1]['@id']`, 'already used');
+    const self = graphOf([{ '@id': 'urn:stack:shop' }]);
+    expectIssue(parseStack(self).errors, `${STACK}.hasPart[0]`, 'stack node');
+  });
 });

@@ -96,6 +96,13 @@ describe('wireEnvironment', () => {
     expect(extraHosts).toEqual(['postgres:10.0.0.1']);
   });
 
+  it('skips extra hosts for a moved port', () => {
+    const moved = { ...postgres, port: 32771, reachableByName: false };
+    const { extraHosts, environment } = wireEnvironment(app, 'host-3', [moved]);
+    expect(extraHosts).toEqual([]);
+    expect(environment.POSTGRES_PORT).toBe('32771');
+  });
+
   it('skips extra hosts for invalid hostnames', () => {
     const odd = { name: 'auth service', hostName: 'host-1', address: '10.0.0.1', port: 8001 };
     expect(wireEnvironment(app, 'host-3', [odd]).extraHosts).toEqual([]);
