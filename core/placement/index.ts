@@ -324,14 +324,13 @@ function placeBest(state: PlacementState, demand: Demand, spread: boolean, outco
     usable,
     cpusFree,
     memoryFree,
-    cpusTotal,
-    memoryTotal,
-    containers,
     stackCount,
     datacenterOf,
     tieRank,
+    baseScore,
+    cpuFactor,
+    memoryFactor,
   } = state;
-  const { cpu: cpuWeight, memory: memoryWeight, containers: containerWeight } = state.weights;
   const datacenter = state.datacenter;
   const maxPerHost = state.maxPerHost;
   const needCpus = demand.cpus;
@@ -355,14 +354,9 @@ function placeBest(state: PlacementState, demand: Demand, spread: boolean, outco
       rejections.reject(host, verdict);
       continue;
     }
-    const cpuLeft = cpusFree[host] - needCpus;
-    const memoryLeft = memoryFree[host] - needMemory;
-    const cpuTotal = cpusTotal[host];
-    const memoryAll = memoryTotal[host];
-    const score =
-      cpuWeight * (cpuTotal > 0 && cpuLeft > 0 ? cpuLeft / cpuTotal : 0) +
-      memoryWeight * (memoryAll > 0 && memoryLeft > 0 ? memoryLeft / memoryAll : 0) +
-      containerWeight / (1 + containers[host]);
+    // A feasible host has at least the requested CPU and memory free, so subtracting the request's
+    // share from the base score gives scoreTotal without dividing.
+    const score = baseScore[host] - needCpus * cpuFactor[host] - needMemory * memoryFactor[host];
     if (explainAll) feasible.push({ host, total: score });
     else if (feasible.length <= RUNNERS_UP || score > feasible[feasible.length - 1].total) {
       keepBest(feasible, host, score);
