@@ -2,6 +2,8 @@
  * Structured logging through pino. Components take a `Logger` and derive child loggers
  * that carry their ids (deploymentId, host, service) as key/value fields.
  */
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pino, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from './config';
 
@@ -19,16 +21,14 @@ export interface LoggerOptions {
 }
 
 /**
- * Creates the root logger, writing JSON lines to stdout.
+ * Creates the root logger, writing JSON lines to stdout or to `options.file`.
  *
  * @example
  * const log = createLogger({ level: 'debug' });
  * childLogger(log, { deploymentId }).info('deployment accepted');
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const destination = options.file
-    ? pino.destination({ dest: options.file, mkdir: true, sync: false })
-    : undefined;
+  const destination = options.file ? fileDestination(options.file) : undefined;
   return pino(
     {
       name: options.name ?? 'graphium',
@@ -37,6 +37,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     destination,
   );
+}
+
+/**
+ * Opens `file` for appending before pino gets it. Given a path, pino opens the file
+ * asynchronously, and its exit handler then throws "sonic boom is not ready yet" when the
+ * process exits before the open completes, as an early startup failure does.
+ */
+function fileDestination(file: string) {
+  mkdirSync(dirname(file), { recursive: true });
+  return pino.destination({ dest: openSync(file, 'a'), sync: false });
 }
 
 /** Creates a logger that adds `fields` to every line of `parent`. */

@@ -50,7 +50,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     let temporalAddress = config.temporalAddress;
     let temporalUiUrl = config.temporalUiUrl;
     if (!temporalAddress) {
-      const server: DevServer = await startTemporalDevServer({ dataDir: join(config.dataDir, 'temporal') });
+      const server: DevServer = await startTemporalDevServer({
+        dataDir: join(config.dataDir, 'temporal'),
+        logger,
+      });
       stops.push(server.stop);
       temporalAddress = server.address;
       temporalUiUrl = server.uiUrl;
