@@ -48,7 +48,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   const leftover = await stopLeftoverDevServer(options.dataDir);
   if (leftover.stopped) {
     options.logger?.warn(
-      { pid: leftover.pid },
+      { temporalPid: leftover.pid },
       'stopped the Temporal dev server an earlier run left running',
     );
   }
