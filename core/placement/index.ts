@@ -29,6 +29,12 @@ export const EXPLAIN_ALL_LIMIT = 64;
 const EXAMPLES_PER_REASON = 3;
 const RUNNERS_UP = 3;
 
+/**
+ * Feasible hosts a scan of a large host set keeps, best first. The next service with the same
+ * demand reuses them, because only the host that took the last service has changed since.
+ */
+const TOP_KEPT = 32;
+
 export interface RejectedHost {
   host: string;
   reason: string;
@@ -90,6 +96,11 @@ export interface PlacementInput {
   /** Seed for deterministic tie breaks, normally the deployment id. */
   seed: string;
   weights?: PlacementWeights;
+  /**
+   * Reuse a scan for the next service with the same demand. Default true; false scans every host
+   * for every service, which gives the same plan more slowly and lets tests check that it does.
+   */
+  reuseScans?: boolean;
 }
 
 /**
@@ -101,6 +112,7 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
   const weights = input.weights ?? DEFAULT_WEIGHTS;
   const hosts = [...input.hosts].sort(byName);
   const state = new PlacementState(hosts, input.facts, input.stack, input.seed, weights);
+  state.reuseScans = input.reuseScans ?? true;
   const demands = buildDemands(state, input.stack.services);
 
   switch (input.stack.placement) {
@@ -111,6 +123,11 @@ export function planPlacement(input: PlacementInput): PlacementPlan {
     default:
       return finish(state, demands, placeEach(state, demands, input.stack.placement));
   }
+}
+
+function compareText(a: string, b: string): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
 }
 
 /** Orders hosts by name in code-unit order, which does not depend on the locale. */
@@ -153,6 +170,7 @@ function placeEach(state: PlacementState, demands: Demand[], strategy: Placement
     (a, b) =>
       b.memoryBytes - a.memoryBytes ||
       b.cpus - a.cpus ||
+      compareText(a.shape, b.shape) ||
       a.service.position - b.service.position ||
       (a.service.name < b.service.name ? -1 : 1),
   );
@@ -205,7 +223,11 @@ class Rejections {
   readonly list: RejectedHost[] = [];
   private readonly counts = new Map<string, RejectionGroup>();
   private readonly verdictCounts = new Int32Array(VERDICT_COUNT);
-  private readonly verdictExamples: RejectedHost[][] = Array.from({ length: VERDICT_COUNT }, () => []);
+  /** The lowest-indexed hosts rejected for each verdict, so the examples do not depend on scan order. */
+  private readonly verdictExamples: (RejectedHost & { index: number })[][] = Array.from(
+    { length: VERDICT_COUNT },
+    () => [],
+  );
 
   constructor(
     private readonly explainAll: boolean,
@@ -222,11 +244,15 @@ class Rejections {
       });
       return;
     }
-    const seen = this.verdictCounts[verdict]++;
-    if (seen < EXAMPLES_PER_REASON) {
-      const reason = this.state.explain(verdict, host, this.demand);
-      this.verdictExamples[verdict].push({ host: this.state.hosts[host].name, reason });
-    }
+    this.verdictCounts[verdict]++;
+    const examples = this.verdictExamples[verdict];
+    const full = examples.length >= EXAMPLES_PER_REASON;
+    if (full && host > examples[examples.length - 1].index) return;
+    const reason = this.state.explain(verdict, host, this.demand);
+    let position = examples.length;
+    while (position > 0 && examples[position - 1].index > host) position -= 1;
+    examples.splice(position, 0, { index: host, host: this.state.hosts[host].name, reason });
+    if (examples.length > EXAMPLES_PER_REASON) examples.pop();
   }
 
   /** Records a rejection of another kind; `describe` builds its sentence and runs only when it is kept. */
@@ -257,14 +283,25 @@ class Rejections {
     }
   }
 
+  /** Returns an independent copy for another service of the same demand. */
+  clone(demand: Demand): Rejections {
+    const copy = new Rejections(this.explainAll, this.state, demand);
+    copy.list.push(...this.list);
+    for (const [kind, group] of this.counts)
+      copy.counts.set(kind, { ...group, examples: [...group.examples] });
+    copy.verdictCounts.set(this.verdictCounts);
+    this.verdictExamples.forEach((examples, verdict) => copy.verdictExamples[verdict].push(...examples));
+    return copy;
+  }
+
   grouped(): RejectionGroup[] | undefined {
     if (this.explainAll) return undefined;
-    const groups = [...this.counts.values()];
+    const groups = [...this.counts.values()].map((group) => ({ ...group, examples: [...group.examples] }));
     this.verdictCounts.forEach((count, verdict) => {
       if (count === 0) return;
       const kind = VERDICT_KINDS[verdict as Verdict];
       const existing = groups.find((group) => group.reason === kind);
-      const examples = this.verdictExamples[verdict];
+      const examples = this.verdictExamples[verdict].map(({ host, reason }) => ({ host, reason }));
       if (existing) {
         existing.count += count;
         existing.examples.push(...examples.slice(0, EXAMPLES_PER_REASON - existing.examples.length));
@@ -299,13 +336,10 @@ const VERDICT_KINDS: Record<Verdict, string> = {
  */
 function placeBest(state: PlacementState, demand: Demand, spread: boolean, outcome: Outcome): void {
   const explainAll = state.count <= EXPLAIN_ALL_LIMIT;
-  const rejections = new Rejections(explainAll, state, demand);
+  let rejections = new Rejections(explainAll, state, demand);
   // Every feasible host on small sets; the best few on large ones, kept sorted by total.
-  const feasible: { host: number; total: number }[] = [];
-  let best = -1;
-  let bestTotal = 0;
+  let feasible: { host: number; total: number }[] = [];
   const allowed = demand.allowed;
-  const total = allowed ? allowed.length : state.count;
 
   // Hosts the static checks excluded are explained first. On large host sets the counts are the
   // same for every service with the same constraints, so they are computed once.
@@ -318,8 +352,82 @@ function placeBest(state: PlacementState, demand: Demand, spread: boolean, outco
     }
   }
 
-  // The loop below runs once per host for every service, so it reads the state's arrays directly.
-  // It makes the checks of PlacementState.verdict in the same order and scores like scoreTotal.
+  let best: number;
+  const reused = reuseScan(state, demand, spread, explainAll);
+  if (reused) {
+    rejections = reused.rejections;
+    feasible = reused.top;
+    best = bestOf(state, feasible);
+  } else {
+    best = scanHosts(state, demand, spread, explainAll, rejections, feasible);
+  }
+
+  const service = demand.service.name;
+  if (best === -1) {
+    const unplaced: UnplacedService = { service, reasons: rejections.list };
+    const groups = rejections.grouped();
+    if (groups) unplaced.groups = groups;
+    if (state.count === 0) unplaced.reasons = [{ host: '(none)', reason: 'no hosts are registered' }];
+    outcome.unplaced.push(unplaced);
+    return;
+  }
+
+  const bestScore = state.score(best, demand);
+  const reason = spread
+    ? `fewest services of this stack (${state.stackCount[best]}), then the highest score of ${countFeasible(feasible, explainAll)}`
+    : `highest score of ${countFeasible(feasible, explainAll)}`;
+  // On large sets `feasible` is already in rank order; on small ones it is in host order.
+  const ranked = explainAll ? [...feasible].sort((a, b) => b.total - a.total) : feasible;
+  const losers = ranked
+    .filter((entry) => entry.host !== best)
+    .slice(0, explainAll ? undefined : RUNNERS_UP)
+    .map((entry) => ({
+      host: state.hosts[entry.host].name,
+      reason: spread
+        ? `ranked lower: ${state.stackCount[entry.host]} services of this stack, score ${round(entry.total)}`
+        : `ranked lower: score ${round(entry.total)} against ${round(bestScore.total)}`,
+    }));
+  if (!explainAll && !spread && state.reuseScans) {
+    state.lastScan = {
+      key: demandKey(demand),
+      commits: state.commits + 1,
+      host: best,
+      top: feasible,
+      rejections,
+    };
+  }
+  state.commit(best, demand);
+  const placement: ServicePlacement = {
+    service,
+    host: state.hosts[best].name,
+    pinned: false,
+    score: rounded(bestScore),
+    reason,
+    rejected: [...rejections.list, ...losers],
+  };
+  const groups = rejections.grouped();
+  if (groups) placement.rejectedGroups = groups;
+  outcome.placed.set(service, placement);
+}
+
+/**
+ * Checks and scores every host for `demand` and returns the index of the best one, or -1. It runs
+ * once per host for every service, so it lives in its own function, whose locals no closure
+ * captures, and reads the state's arrays directly. It makes the checks of PlacementState.verdict
+ * in the same order and scores like scoreTotal.
+ */
+function scanHosts(
+  state: PlacementState,
+  demand: Demand,
+  spread: boolean,
+  explainAll: boolean,
+  rejections: Rejections,
+  feasible: { host: number; total: number }[],
+): number {
+  const allowed = demand.allowed;
+  const total = allowed ? allowed.length : state.count;
+  let best = -1;
+  let bestTotal = 0;
   const {
     usable,
     cpusFree,
@@ -358,8 +466,8 @@ function placeBest(state: PlacementState, demand: Demand, spread: boolean, outco
     // share from the base score gives scoreTotal without dividing.
     const score = baseScore[host] - needCpus * cpuFactor[host] - needMemory * memoryFactor[host];
     if (explainAll) feasible.push({ host, total: score });
-    else if (feasible.length <= RUNNERS_UP || score > feasible[feasible.length - 1].total) {
-      keepBest(feasible, host, score);
+    else if (feasible.length < TOP_KEPT || score >= feasible[feasible.length - 1].total - 1e-9) {
+      keepBest(feasible, host, score, tieRank);
     }
     if (best === -1) {
       best = host;
@@ -380,42 +488,47 @@ function placeBest(state: PlacementState, demand: Demand, spread: boolean, outco
     }
   }
 
-  const service = demand.service.name;
-  if (best === -1) {
-    const unplaced: UnplacedService = { service, reasons: rejections.list };
-    const groups = rejections.grouped();
-    if (groups) unplaced.groups = groups;
-    if (state.count === 0) unplaced.reasons = [{ host: '(none)', reason: 'no hosts are registered' }];
-    outcome.unplaced.push(unplaced);
-    return;
-  }
+  return best;
+}
 
-  const bestScore = state.score(best, demand);
-  const reason = spread
-    ? `fewest services of this stack (${state.stackCount[best]}), then the highest score of ${countFeasible(feasible, explainAll)}`
-    : `highest score of ${countFeasible(feasible, explainAll)}`;
-  const losers = feasible
-    .filter((entry) => entry.host !== best)
-    .sort((a, b) => b.total - a.total)
-    .slice(0, explainAll ? undefined : RUNNERS_UP)
-    .map((entry) => ({
-      host: state.hosts[entry.host].name,
-      reason: spread
-        ? `ranked lower: ${state.stackCount[entry.host]} services of this stack, score ${round(entry.total)}`
-        : `ranked lower: score ${round(entry.total)} against ${round(bestScore.total)}`,
-    }));
-  state.commit(best, demand);
-  const placement: ServicePlacement = {
-    service,
-    host: state.hosts[best].name,
-    pinned: false,
-    score: rounded(bestScore),
-    reason,
-    rejected: [...rejections.list, ...losers],
-  };
-  const groups = rejections.grouped();
-  if (groups) placement.rejectedGroups = groups;
-  outcome.placed.set(service, placement);
+/**
+ * Returns the result of the previous scan, updated for the host that took its service, when this
+ * service has the same demand and nothing else was placed since; otherwise undefined. Only that
+ * host changed, so the other kept hosts and the rejection counts are still exact.
+ */
+function reuseScan(
+  state: PlacementState,
+  demand: Demand,
+  spread: boolean,
+  explainAll: boolean,
+): { top: { host: number; total: number }[]; rejections: Rejections } | undefined {
+  const last = state.lastScan;
+  if (explainAll || spread || !last || last.commits !== state.commits || last.key !== demandKey(demand)) {
+    return undefined;
+  }
+  if (demand.ports.length > 0 || demand.conflicts.size > 0) return undefined;
+  const top = last.top.filter((entry) => entry.host !== last.host);
+  const rejections = (last.rejections as Rejections).clone(demand);
+  const verdict = state.verdict(last.host, demand, demand.allowed !== undefined);
+  if (verdict === Verdict.ok) keepBest(top, last.host, state.scoreTotal(last.host, demand), state.tieRank);
+  else rejections.reject(last.host, verdict);
+  return top.length > 0 ? { top, rejections } : undefined;
+}
+
+/** Identifies what a scan depends on besides the state: the request, the allowed hosts and the datacenter. */
+const allowedIds = new WeakMap<Int32Array, number>();
+let nextAllowedId = 1;
+
+function demandKey(demand: Demand): string {
+  let allowed = 0;
+  if (demand.allowed) {
+    allowed = allowedIds.get(demand.allowed) ?? 0;
+    if (allowed === 0) {
+      allowed = nextAllowedId++;
+      allowedIds.set(demand.allowed, allowed);
+    }
+  }
+  return `${demand.cpus}|${demand.memoryBytes}|${allowed}|${demand.ports.length}|${demand.conflicts.size}`;
 }
 
 /** Returns the hosts that are not in `allowed`. */
@@ -442,12 +555,39 @@ function excludedGroups(state: PlacementState, demand: Demand, allowed: Int32Arr
 }
 
 /** Keeps the RUNNERS_UP + 1 highest totals in `top`, highest first. */
-function keepBest(top: { host: number; total: number }[], host: number, total: number): void {
-  if (top.length > RUNNERS_UP && total <= top[top.length - 1].total) return;
+function keepBest(
+  top: { host: number; total: number }[],
+  host: number,
+  total: number,
+  tieRank: Float64Array,
+): void {
+  const beats = (other: { host: number; total: number }) => {
+    const difference = total - other.total;
+    return difference > 1e-9 || (difference >= -1e-9 && tieRank[host] < tieRank[other.host]);
+  };
+  if (top.length >= TOP_KEPT && !beats(top[top.length - 1])) return;
   let index = top.length;
-  while (index > 0 && top[index - 1].total < total) index -= 1;
+  while (index > 0 && beats(top[index - 1])) index -= 1;
   top.splice(index, 0, { host, total });
-  if (top.length > RUNNERS_UP + 1) top.pop();
+  if (top.length > TOP_KEPT) top.pop();
+}
+
+/** Returns the best host of `top` by score, ties going to the lower tie rank, as scanHosts decides. */
+function bestOf(state: PlacementState, top: readonly { host: number; total: number }[]): number {
+  let best = -1;
+  let bestTotal = 0;
+  for (const { host, total } of top) {
+    const difference = total - bestTotal;
+    if (
+      best === -1 ||
+      difference > 1e-9 ||
+      (difference >= -1e-9 && state.tieRank[host] < state.tieRank[best])
+    ) {
+      best = host;
+      bestTotal = total;
+    }
+  }
+  return best;
 }
 
 function countFeasible(feasible: unknown[], explainAll: boolean): string {
@@ -564,6 +704,7 @@ function placeOnOneHost(state: PlacementState, demands: Demand[]): PlacementPlan
     ports: demands.flatMap((demand) => demand.ports),
     conflicts: new Set(),
     constrained: false,
+    shape: '',
   };
   const explainAll = state.count <= EXPLAIN_ALL_LIMIT;
   const rejections = new Rejections(explainAll, state, whole);

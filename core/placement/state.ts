@@ -36,6 +36,8 @@ export interface Demand {
   allowed?: Int32Array;
   /** Whether the service or the stack sets any static constraint. */
   constrained: boolean;
+  /** The service's constraints as text, so services that place alike sort next to each other. */
+  shape: string;
 }
 
 /** Weights of the score parts; each part is between 0 and 1 before weighting. */
@@ -49,6 +51,18 @@ export interface PlacementWeights {
 }
 
 export const DEFAULT_WEIGHTS: PlacementWeights = { cpu: 1, memory: 1, containers: 1 };
+
+/** A scan's result kept for the next service: the best hosts and the rejections it counted. */
+export interface SavedScan {
+  key: string;
+  /** The value of `commits` right after the scan's service was placed. */
+  commits: number;
+  /** The host that took the scan's service, the only one changed since. */
+  host: number;
+  top: { host: number; total: number }[];
+  /** The scan's rejections, opaque here; the engine clones them before use. */
+  rejections: { clone(demand: Demand): unknown };
+}
 
 /** A score broken into its weighted parts. */
 export interface ScoreParts {
@@ -80,6 +94,12 @@ export class PlacementState {
   readonly ports = new Map<number, Map<string, string>>();
   /** Services this plan has put on each host. */
   readonly placed = new Map<number, string[]>();
+  /** Whether the engine may reuse the last scan; see PlacementInput.reuseScans. */
+  reuseScans = true;
+  /** Services committed so far, so a saved scan can tell whether anything changed since. */
+  commits = 0;
+  /** The last scan of a large host set, which the next service with the same demand may reuse. */
+  lastScan?: SavedScan;
   /** Host index that only the services of a `datacenter` run may use, or -1 for any. */
   datacenter = -1;
   readonly datacenterOf: Int32Array;
@@ -176,6 +196,7 @@ export class PlacementState {
       ports,
       conflicts,
       constrained: this.hasStaticConstraints(service),
+      shape: JSON.stringify([service.constraints ?? {}, service.antiAffinity ?? [], ports]),
     };
     if (demand.constrained) {
       const signature = JSON.stringify(service.constraints ?? {});
@@ -248,16 +269,11 @@ export class PlacementState {
     return Verdict.ok;
   }
 
-  /** Returns the total score of `host` for `demand`, as `score` computes it, without allocating. */
+  /** Returns the total score of a feasible `host` for `demand`, as `score` computes it, without allocating. */
   scoreTotal(host: number, demand: Demand): number {
-    const weights = this.weights;
-    const cpuTotal = this.cpusTotal[host];
-    const memoryTotal = this.memoryTotal[host];
-    const cpuLeft = this.cpusFree[host] - demand.cpus;
-    const memoryLeft = this.memoryFree[host] - demand.memoryBytes;
-    const cpu = cpuTotal > 0 && cpuLeft > 0 ? cpuLeft / cpuTotal : 0;
-    const memory = memoryTotal > 0 && memoryLeft > 0 ? memoryLeft / memoryTotal : 0;
-    return weights.cpu * cpu + weights.memory * memory + weights.containers / (1 + this.containers[host]);
+    return (
+      this.baseScore[host] - demand.cpus * this.cpuFactor[host] - demand.memoryBytes * this.memoryFactor[host]
+    );
   }
 
   /** Scores `host` for `demand` as if the service were already there. */
@@ -279,6 +295,7 @@ export class PlacementState {
     this.memoryFree[host] -= demand.memoryBytes;
     this.containers[host] += 1;
     this.stackCount[host] += 1;
+    this.commits += 1;
     this.refreshScore(host);
     if (demand.ports.length > 0) {
       let taken = this.ports.get(host);

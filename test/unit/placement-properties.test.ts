@@ -291,3 +291,66 @@ describe('placement properties', () => {
     );
   });
 });
+
+describe('placement on large host sets', () => {
+  it('gives the same plan when reusing scans as when scanning every host', () => {
+    fc.assert(
+      fc.property(
+        fc.array(hostArbitrary, { minLength: 65, maxLength: 90 }),
+        fc.array(serviceArbitrary, { minLength: 1, maxLength: 40 }),
+        fc.string({ maxLength: 6 }),
+        (hosts, services, seed) => {
+          const world = fc.sample(worldArbitrary, { numRuns: 1, seed: services.length })[0];
+          const input = rebuild(world.input, hosts, services.length, seed);
+          const reused = attempt(input);
+          const scanned = attempt({ ...input, reuseScans: false });
+          expect(reused).toEqual(scanned);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+/** Replaces the hosts of `input` with `hosts` and repeats its services to `count`, all unpinned. */
+function rebuild(
+  input: PlacementInput,
+  hosts: { cpus: number; memoryGib: number; reservedShare: number; running: number; ssd: boolean }[],
+  count: number,
+  seed: string,
+): PlacementInput {
+  const records: HostRecord[] = hosts.map((entry, index) => ({
+    name: `h${index}`,
+    docker: { protocol: 'unix', socketPath: `/run/h${index}.sock` },
+    address: '10.0.0.1',
+    datacenter: 'dc1',
+    labels: entry.ssd ? { disk: 'ssd' } : ({} as Record<string, string>),
+    imagePull: 'never',
+    status: 'active',
+  }));
+  const facts: Record<string, HostFacts> = Object.fromEntries(
+    hosts.map((entry, index) => [
+      `h${index}`,
+      {
+        name: `h${index}`,
+        reachable: true,
+        cpus: entry.cpus,
+        memoryBytes: entry.memoryGib * GIB,
+        runningContainers: entry.running,
+        cpusReserved: entry.cpus * entry.reservedShare,
+        memoryReservedBytes: entry.memoryGib * GIB * entry.reservedShare,
+      },
+    ]),
+  );
+  const template = input.stack.services;
+  const services = Array.from({ length: count }, (_, index) => {
+    const { targetHost: _pin, antiAffinity: _avoid, ...rest } = template[index % template.length];
+    return { ...rest, name: `s${index}`, position: index + 1 };
+  });
+  return {
+    stack: { ...input.stack, placement: 'auto', services, maxServicesPerHost: undefined },
+    hosts: records,
+    facts,
+    seed,
+  };
+}
