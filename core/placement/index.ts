@@ -492,9 +492,9 @@ function scanHosts(
 }
 
 /**
- * Returns the result of the previous scan, updated for the host that took its service, when this
- * service has the same demand and nothing else was placed since; otherwise undefined. Only that
- * host changed, so the other kept hosts and the rejection counts are still exact.
+ * Returns the previous scan, updated for the host that took its service, or undefined when this
+ * service has another demand or something else was placed since. Only that host has changed, so
+ * the other kept hosts and the rejection counts are still exact.
  */
 function reuseScan(
   state: PlacementState,
