@@ -82,7 +82,12 @@ async function describeHost(docker: Docker, name: string): Promise<HostFacts> {
   for (let start = 0; start < running.length; start += INSPECT_CONCURRENCY) {
     const batch = running.slice(start, start + INSPECT_CONCURRENCY);
     const inspected = await Promise.all(
-      batch.map((container) => docker.getContainer(container.Id).inspect().catch(() => undefined)),
+      batch.map((container) =>
+        docker
+          .getContainer(container.Id)
+          .inspect()
+          .catch(() => undefined),
+      ),
     );
     for (const details of inspected) {
       cpusReserved += (details?.HostConfig.NanoCpus ?? 0) / 1e9;

@@ -27,7 +27,6 @@ import {
   type OutcomeInput,
 } from './store';
 
-
 export interface PlanInput {
   deploymentId: string;
   stack: StackSpec;
@@ -73,7 +72,13 @@ export function createActivities({ db, placementWeights }: ActivityDeps) {
       const facts = await gatherFacts(consulted, { maxAgeMs: 0 });
       let plan: PlacementPlan;
       try {
-        plan = planPlacement({ stack, hosts: registered, facts, seed: deploymentId, weights: placementWeights });
+        plan = planPlacement({
+          stack,
+          hosts: registered,
+          facts,
+          seed: deploymentId,
+          weights: placementWeights,
+        });
       } catch (error) {
         const details = error instanceof PlacementError ? error.unplaced : undefined;
         throw ApplicationFailure.nonRetryable((error as Error).message, ERROR_TYPES.placementFailed, details);
