@@ -141,7 +141,7 @@ describe('deploy across three lab hosts', () => {
         name: 'slow',
         image: 'graphium/busybox:lab',
         targetHost: 'host1',
-        command: ['sh', '-c', 'sleep 3; touch /tmp/ready; exec sleep 1000'],
+        command: ['sh', '-c', "sleep 3; touch /tmp/ready; trap 'exit 0' TERM; while :; do sleep 1; done"],
         healthCheck: { type: 'command', command: ['test', '-f', '/tmp/ready'], interval: 1, retries: 10 },
       },
     ]);
@@ -164,7 +164,7 @@ describe('deploy across three lab hosts', () => {
         name: 'first',
         image: 'graphium/busybox:lab',
         targetHost: 'host1',
-        command: ['sleep', '1000'],
+        command: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 1; done"],
         ports: [{ containerPort: 8080, hostPort: 18080 }],
         healthCheck: { type: 'command', command: ['true'] },
       },
@@ -174,7 +174,7 @@ describe('deploy across three lab hosts', () => {
         name: 'second',
         image: 'graphium/busybox:lab',
         targetHost: 'host2',
-        command: ['sleep', '1000'],
+        command: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 1; done"],
         requirements: ['first'],
       },
       {
@@ -183,7 +183,7 @@ describe('deploy across three lab hosts', () => {
         name: 'last',
         image: 'graphium/busybox:lab',
         targetHost: 'host3',
-        command: ['sleep', '1000'],
+        command: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 1; done"],
         requirements: ['second'],
         healthCheck: {
           type: 'command',
@@ -230,7 +230,7 @@ describe('deploy across three lab hosts', () => {
         healthCheck: { type: 'tcp', interval: 1 },
       }),
       item(3, 'docker-check', 'host3', {
-        command: ['sh', '-c', 'sleep 1; touch /tmp/up; exec sleep 1000'],
+        command: ['sh', '-c', "sleep 1; touch /tmp/up; trap 'exit 0' TERM; while :; do sleep 1; done"],
         healthCheck: { command: ['CMD-SHELL', 'test -f /tmp/up'], interval: 1, retries: 5, startPeriod: 10 },
       }),
       item(4, 'plain', 'host3', {
@@ -270,7 +270,7 @@ describe('deploy across three lab hosts', () => {
       name: `svc${position}`,
       image: 'graphium/busybox:lab',
       targetHost: host,
-      command: ['sh', '-c', 'sleep 4; touch /tmp/ready; exec sleep 1000'],
+      command: ['sh', '-c', "sleep 4; touch /tmp/ready; trap 'exit 0' TERM; while :; do sleep 1; done"],
       healthCheck: { type: 'command', command: ['test', '-f', '/tmp/ready'], interval: 1, retries: 20 },
       ...extra,
     });

@@ -58,7 +58,7 @@ async function fill(host: LabHost, count: number): Promise<void> {
   for (let index = 0; index < count; index++) {
     const container = await labDocker(host).createContainer({
       Image: 'graphium/busybox:lab',
-      Cmd: ['sleep', '3600'],
+      Cmd: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 1; done"],
       Labels: { [FILLER_LABEL]: 'true' },
     });
     await container.start();
@@ -76,7 +76,7 @@ function stack(name: string, placement: string, items: Record<string, unknown>[]
       position: index + 1,
       name: `s${index + 1}`,
       image: 'graphium/busybox:lab',
-      command: ['sleep', '3600'],
+      command: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 1; done"],
       ...item,
     })),
   };

@@ -224,7 +224,7 @@ describe('a graph stack whose action fails', () => {
               '@type': 'datacenter:Container',
               name: 'web',
               image: 'graphium/busybox:lab',
-              command: ['sleep', '3600'],
+              command: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 1; done"],
               volumes: [{ name: 'scratch', mountPath: '/scratch' }],
               potentialAction: [
                 { name: 'seed', command: ['sh', '-c', 'echo seeding; echo table missing >&2; exit 3'] },

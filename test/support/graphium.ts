@@ -49,7 +49,9 @@ export async function startTestGraphium(options: {
   let workerLog = '';
 
   const startWorker = async () => {
-    worker = spawn(`${REPO_ROOT}node_modules/.bin/tsx`, ['scripts/serve.ts', '--worker'], {
+    // Node runs the worker itself with tsx as a loader. The tsx command would start it as a child
+    // of its own, which a SIGKILL of the command leaves running to take tasks from later tests.
+    worker = spawn(process.execPath, ['--import', 'tsx', 'scripts/serve.ts', '--worker'], {
       cwd: REPO_ROOT,
       env: {
         ...process.env,
