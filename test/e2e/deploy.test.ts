@@ -127,9 +127,10 @@ describe('deploy across three lab hosts', () => {
 
     await teardown('Distributed App');
     expect(await stackContainers('Distributed App')).toEqual([]);
-    const removed = await graphium.request('GET', `/deployments/${accepted.body.deploymentId}`);
-    expect(removed.body.status).toBe('removed');
-    expect(removed.body.containers.map((c: any) => c.health)).toEqual(['removed', 'removed', 'removed']);
+    // The teardown workflow records `removed` after it has removed the containers, networks and volumes.
+    const removed = await waitForStatus(graphium, accepted.body.deploymentId, ['removed'], 60_000);
+    expect(removed.status).toBe('removed');
+    expect(removed.containers.map((c: any) => c.health)).toEqual(['removed', 'removed', 'removed']);
   });
 
   it('rejects a second deploy of a stack still deploying', async () => {
