@@ -5,6 +5,7 @@
 import { checkKeys, isObject, readStringMap, type JsonObject } from './fields';
 import { childPath, describeValue, indexPath, type IssueLog } from './issues';
 import type { MountSpec, NetworkSpec, VolumeSpec } from './model';
+import { isIpAddress } from './wiring';
 
 const MOUNT_KEYS = {
   known: ['@type', 'source', 'target', 'readOnly', 'type', 'name', 'mountPath'],
@@ -461,7 +462,13 @@ function readCidr(value: unknown, path: string, field: string, log: IssueLog): s
   if (typeof value === 'string') {
     const [address, bits, extra] = value.split('/');
     const max = address?.includes(':') ? 128 : 32;
-    if (extra === undefined && isAddress(address) && /^\d{1,3}$/.test(bits ?? '') && Number(bits) <= max) {
+    if (
+      extra === undefined &&
+      address !== undefined &&
+      isIpAddress(address) &&
+      /^\d{1,3}$/.test(bits ?? '') &&
+      Number(bits) <= max
+    ) {
       return value;
     }
   }
@@ -471,14 +478,7 @@ function readCidr(value: unknown, path: string, field: string, log: IssueLog): s
 
 function readAddress(value: unknown, path: string, log: IssueLog): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value === 'string' && isAddress(value)) return value;
+  if (typeof value === 'string' && isIpAddress(value)) return value;
   log.error(path, `gateway must be an IP address such as "172.20.0.1", got ${describeValue(value)}.`);
   return undefined;
-}
-
-function isAddress(value: string | undefined): boolean {
-  if (value === undefined) return false;
-  const octets = value.split('.');
-  if (octets.length === 4) return octets.every((octet) => /^\d{1,3}$/.test(octet) && Number(octet) <= 255);
-  return /^[0-9A-Fa-f:]+$/.test(value) && value.includes(':');
 }

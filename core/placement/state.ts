@@ -259,8 +259,8 @@ export class PlacementState {
     if (demand.memoryBytes > 0 && this.memoryFree[host] < demand.memoryBytes) return Verdict.memory;
     if (this.stackCount[host] >= this.maxPerHost) return Verdict.maxPerHost;
     if (demand.ports.length > 0) {
-      const taken = this.ports.get(host);
-      if (taken && demand.ports.some((port) => taken.has(port))) return Verdict.port;
+      const published = this.ports.get(host);
+      if (published && demand.ports.some((port) => published.has(port))) return Verdict.port;
     }
     if (demand.conflicts.size > 0) {
       const names = this.placed.get(host);
@@ -324,11 +324,11 @@ export class PlacementState {
       case Verdict.notCandidate:
         return "not among the request's targetHosts";
       case Verdict.datacenter: {
-        const wanted =
+        const required =
           this.datacenter !== -1
             ? this.datacenters[this.datacenter]
             : (service.constraints?.datacenter ?? this.stack.datacenter);
-        return `in datacenter ${record.datacenter}, not ${wanted}`;
+        return `in datacenter ${record.datacenter}, not ${required}`;
       }
       case Verdict.label: {
         for (const [key, value] of Object.entries(service.constraints?.labels ?? {})) {

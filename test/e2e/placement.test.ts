@@ -1,7 +1,7 @@
 /**
- * Placement end to end on the lab hosts: the live figures each daemon reports decide where an
- * `auto` stack lands, a `spread` stack shares its services out evenly, and a stack that fits on no
- * host is refused with `422` before anything is created.
+ * Placement end to end on the lab hosts. The live figures each daemon reports decide where an
+ * `auto` stack lands, and a `spread` stack shares its services out evenly. A stack that fits on no
+ * host is rejected with `422` before anything is created.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LABELS, stackSlug } from '../../core/names';
