@@ -2,6 +2,7 @@ import {
   ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   isCancellation,
   log,
   proxyActivities,
@@ -120,7 +121,9 @@ export async function deployStack(rawInput: DeployInput): Promise<DeployResult> 
     await records.recordOutcome(outcome(input, progress, 'running'));
     return { deploymentId, services: progress.services };
   } catch (error) {
-    const cancelled = isCancellation(error);
+    // A cancellation can arrive while an activity fails for a reason it caused itself (a teardown
+    // stopping the container a health wait watches), so the request, not the error, decides.
+    const cancelled = isCancellation(error) || CancellationScope.current().consideredCancelled;
     progress.phase = 'rolling back';
     const report = await CancellationScope.nonCancellable(() =>
       compensate(deploymentId, compensations, progress),
@@ -136,7 +139,9 @@ export async function deployStack(rawInput: DeployInput): Promise<DeployResult> 
         compensation: report,
       }),
     );
-    if (cancelled) throw error;
+    if (cancelled) {
+      throw isCancellation(error) ? error : new CancelledFailure('the deployment was cancelled on request');
+    }
     throw ApplicationFailure.create({
       type: ERROR_TYPES.deploymentFailed,
       message: `deployment ${deploymentId} of stack "${stack.name}" rolled back: ${failure.at(-1)}`,

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -373,6 +373,45 @@ describe('deployStack workflow', () => {
     expect(recorder.calls).not.toContain('start:app');
     expect(recorder.calls.at(-1)).toBe('record:cancelled');
     expect(recorder.outcomes.at(-1)!.failure![0]).toBe('the deployment was cancelled on request');
+  });
+
+  it('ends cancelled when the watched container stops before the cancellation reaches it', async () => {
+    const stack = threeTierStack();
+    const recorder = newRecorder();
+    const overrides: Overrides = {
+      async awaitHealthy({ service }: { service: string }) {
+        recorder.calls.push(`healthy:${service}`);
+        if (service !== 'db') return { healthy: true, output: 'ok' };
+        // A teardown stops the container, so the wait fails on its own instead of seeing the
+        // cancellation; it ignores heartbeats so the cancellation cannot win the race.
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        throw ApplicationFailure.nonRetryable(
+          'service db on host host-1 stopped with exit code 0 before turning healthy',
+          'ContainerExited',
+        );
+      },
+    };
+    const error = await runWithWorker(
+      stack,
+      recorder,
+      overrides,
+      async (handle) => {
+        await waitFor(
+          async () => (await handle.query(progressQuery)).services[0]!.step === 'waiting for health',
+        );
+        await handle.cancel();
+        return failureOf(handle.result());
+      },
+      'deploy-cancel-race',
+    );
+
+    expect(error.cause).toBeInstanceOf(CancelledFailure);
+    expect(recorder.calls).toContain('remove:db');
+    expect(recorder.calls).not.toContain('start:app');
+    expect(recorder.calls.at(-1)).toBe('record:cancelled');
+    const failure = recorder.outcomes.at(-1)!.failure!;
+    expect(failure[0]).toBe('the deployment was cancelled on request');
+    expect(failure.at(-1)).toContain('stopped with exit code 0');
   });
 });
 
