@@ -3,8 +3,10 @@
  * helpers, so how a host is reached (unix socket, TCP, TLS) stays here.
  */
 import { readFileSync } from 'node:fs';
+import { ApplicationFailure } from '@temporalio/common';
 import Docker from 'dockerode';
 import type { DockerEndpoint, HostRecord } from '../core/model';
+import { HOST_UNREACHABLE } from '../workflows/contract';
 
 const clients = new Map<string, { key: string; docker: Docker }>();
 
@@ -43,6 +45,52 @@ function dockerOptions(endpoint: DockerEndpoint): Docker.DockerOptions {
 export function dockerStatus(error: unknown): number | undefined {
   const status = (error as { statusCode?: unknown })?.statusCode;
   return typeof status === 'number' ? status : undefined;
+}
+
+/** Socket error codes that mean the daemon did not answer, as opposed to answering with an error. */
+const TRANSPORT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOENT',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Reports whether an error means the host's daemon could not be reached: a socket error, a call
+ * that timed out, or a connection closed before any answer. A reply with an HTTP status is not.
+ */
+export function isTransportError(error: unknown): boolean {
+  if (error instanceof ApplicationFailure || dockerStatus(error) !== undefined) return false;
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && TRANSPORT_CODES.has(code)) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /timeout|timed out|socket hang up|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/i.test(message);
+}
+
+/**
+ * Runs a call against one host and turns a transport error into a retryable failure of type
+ * HostUnreachable that names the host and its endpoint, so the workflow can tell a dead host
+ * from a refused request.
+ */
+export async function onHost<T>(
+  host: Pick<HostRecord, 'name' | 'docker'>,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!isTransportError(error)) throw error;
+    throw ApplicationFailure.create({
+      type: HOST_UNREACHABLE,
+      message: `host ${host.name} at ${describeEndpoint(host.docker)} did not answer: ${dockerMessage(error)}`,
+      details: [{ host: host.name }],
+      cause: error instanceof Error ? error : undefined,
+    });
+  }
 }
 
 /** Returns the daemon's own message for a Docker API error, or else the error message. */

@@ -12,9 +12,10 @@ import { ERROR_TYPES } from '../workflows/contract';
 import type { StackResource } from '../workflows/contract';
 import { runAction } from './actions';
 import { ensureImage, removeById, removeServiceContainer, startContainer } from './containers';
-import { dockerFor, dockerMessage } from './docker';
+import { dockerFor, dockerMessage, onHost } from './docker';
 import { gatherFacts } from './host-facts';
 import { awaitHealthy } from './health';
+import { removeDeploymentLeftovers } from './leftovers';
 import { ensureNetwork, ensureVolume, listStackResources, removeResource } from './resources';
 import {
   loadHosts,
@@ -23,6 +24,8 @@ import {
   recordTeardownFailure,
   saveOutcome,
   savePlacement,
+  saveReconciliation,
+  type ReconciliationRecord,
   stackHostNames,
   type OutcomeInput,
 } from './store';
@@ -51,16 +54,24 @@ export interface ActivityDeps {
   placementWeights?: PlacementWeights;
 }
 
+/** Wraps an activity whose input names its host, so a host that does not answer is reported as such. */
+function hostBound<I extends { host: Pick<HostRecord, 'name' | 'docker'> }, O>(
+  activity: (input: I) => Promise<O>,
+): (input: I) => Promise<O> {
+  return (input) => onHost(input.host, () => activity(input));
+}
+
 export function createActivities({ db, placementWeights }: ActivityDeps) {
   return {
-    ensureImage,
-    startContainer,
-    awaitHealthy,
-    removeServiceContainer,
-    ensureNetwork,
-    ensureVolume,
-    removeResource,
-    runAction,
+    ensureImage: hostBound(ensureImage),
+    startContainer: hostBound(startContainer),
+    awaitHealthy: hostBound(awaitHealthy),
+    removeServiceContainer: hostBound(removeServiceContainer),
+    ensureNetwork: hostBound(ensureNetwork),
+    ensureVolume: hostBound(ensureVolume),
+    removeResource: hostBound(removeResource),
+    runAction: hostBound(runAction),
+    removeDeploymentLeftovers: hostBound(removeDeploymentLeftovers),
 
     async planPlacement({ deploymentId, stack }: PlanInput): Promise<PlanResult> {
       const registered = await loadHosts(db);
@@ -93,6 +104,16 @@ export function createActivities({ db, placementWeights }: ActivityDeps) {
 
     async recordOutcome(outcome: OutcomeInput): Promise<void> {
       await saveOutcome(db, outcome);
+    },
+
+    async recordReconciliation({
+      deploymentId,
+      reconciliation,
+    }: {
+      deploymentId: string;
+      reconciliation: ReconciliationRecord;
+    }): Promise<void> {
+      await saveReconciliation(db, deploymentId, reconciliation);
     },
 
     /** List every container of a stack, by label, on the hosts its deployments used. */

@@ -166,3 +166,30 @@ export async function stackHostNames(db: Database, stackSlug: string): Promise<s
   }
   return [...names].sort();
 }
+
+/** The state of the removal of what a rollback could not reach, kept in the rollback report. */
+export interface ReconciliationRecord {
+  status: 'pending' | 'done';
+  workflowId: string;
+  /** Hosts the reconciliation waits for or waited for. */
+  hosts: string[];
+  /** What the reconciliation removed per host, once done. */
+  removed?: { host: string; containers: string[]; resources: { kind: string; name: string }[] }[];
+  finishedAt?: string;
+}
+
+/** Stores the reconciliation state under `reconciliation` in the deployment's rollback report. */
+export async function saveReconciliation(
+  db: Database,
+  deploymentId: string,
+  reconciliation: ReconciliationRecord,
+): Promise<void> {
+  const patch = JSON.stringify({ reconciliation });
+  await db
+    .update(deployments)
+    .set({
+      compensation: sql`coalesce(${deployments.compensation}, '{}'::jsonb) || ${patch}::jsonb`,
+      updatedAt: new Date(),
+    })
+    .where(eq(deployments.id, deploymentId));
+}

@@ -10,6 +10,7 @@ import type { AppDeps, AppEnv } from './context';
 import { deploymentRoutes } from './deployments';
 import { PayloadTooLargeError, createErrorHandler, notFoundHandler } from './errors';
 import { hostRoutes } from './hosts';
+import { orphanRoutes } from './orphans';
 import { stackRoutes } from './stacks';
 
 export type { AppDeps, AppEnv } from './context';
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/hosts', hostRoutes(routeDeps));
   app.route('/deployments', deploymentRoutes(routeDeps));
   app.route('/stacks', stackRoutes(routeDeps));
+  app.route('/orphans', orphanRoutes(routeDeps));
 
   app.onError(createErrorHandler(logger));
   app.notFound(notFoundHandler);

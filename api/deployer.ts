@@ -2,8 +2,16 @@
  * The API's only way into Temporal. Routes depend on the `Deployer` interface so tests can
  * cover the branches that never reach Temporal with a test double.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  ServiceError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  isGrpcServiceError,
+  type Client,
+} from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { StackSpec } from '../core/model';
+import { stackSlug } from '../core/names';
 import {
   TASK_QUEUE,
   deployWorkflowId,
@@ -11,11 +19,18 @@ import {
   teardownWorkflowId,
   type DeployInput,
   type DeploymentProgress,
+  type StepDeadlines,
   type TeardownInput,
   type TeardownResult,
 } from '../workflows/contract';
+import {
+  OUTCOME_ATTRIBUTE,
+  SEARCH_ATTRIBUTES,
+  STACK_ATTRIBUTE,
+  type WorkflowOutcome,
+} from '../workflows/search-attributes';
 import type { Logger } from '../lib/logger';
-import { StackBusyError, WorkflowClosedError } from './errors';
+import { SearchAttributeNotRegisteredError, StackBusyError, WorkflowClosedError } from './errors';
 
 /** Workflow type names registered by the worker. */
 export const DEPLOY_WORKFLOW_TYPE = 'deployStack';
@@ -38,6 +53,7 @@ export interface Deployer {
    * Starts the deploy workflow of a stack.
    *
    * @throws StackBusyError when a deploy workflow of the same stack is still running.
+   * @throws SearchAttributeNotRegisteredError when Temporal rejects the search attributes.
    */
   start(input: { deploymentId: string; stack: StackSpec }): Promise<WorkflowRef>;
 
@@ -58,6 +74,7 @@ export interface Deployer {
    * Starts the teardown workflow that removes every container of a stack.
    *
    * @throws StackBusyError when a teardown of the same stack is still running.
+   * @throws SearchAttributeNotRegisteredError when Temporal rejects the search attributes.
    */
   teardown(stackName: string, teardownId: string, options?: TeardownOptions): Promise<WorkflowRef>;
 
@@ -72,6 +89,13 @@ export interface TemporalDeployerOptions {
   queryTimeoutMs?: number;
   /** Receives a debug line for each failed progress query. Default: no logging. */
   logger?: Logger;
+  /**
+   * Start workflows with the GraphiumStack and GraphiumOutcome search attributes, which the
+   * Temporal namespace must have registered as Keyword. Default: true.
+   */
+  searchAttributes?: boolean;
+  /** Step deadlines given to each deploy. Default: the workflow's DEFAULT_DEADLINES. */
+  deadlines?: StepDeadlines;
 }
 
 /** A `Deployer` backed by a Temporal `Client`. */
@@ -79,6 +103,8 @@ export class TemporalDeployer implements Deployer {
   private readonly taskQueue: string;
   private readonly queryTimeoutMs: number;
   private readonly logger?: Logger;
+  private readonly deadlines?: StepDeadlines;
+  private readonly searchAttributes: boolean;
 
   constructor(
     private readonly client: Client,
@@ -87,10 +113,13 @@ export class TemporalDeployer implements Deployer {
     this.taskQueue = options.taskQueue ?? TASK_QUEUE;
     this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
     this.logger = options.logger;
+    this.deadlines = options.deadlines;
+    this.searchAttributes = options.searchAttributes ?? true;
   }
 
-  async start(input: DeployInput): Promise<WorkflowRef> {
-    const workflowId = deployWorkflowId(input.stack.name);
+  async start(request: { deploymentId: string; stack: StackSpec }): Promise<WorkflowRef> {
+    const workflowId = deployWorkflowId(request.stack.name);
+    const input: DeployInput = this.deadlines ? { ...request, deadlines: this.deadlines } : request;
     return this.startOnce(DEPLOY_WORKFLOW_TYPE, workflowId, input, input.stack.name, 'deploy');
   }
 
@@ -102,6 +131,7 @@ export class TemporalDeployer implements Deployer {
     stackName: string,
     operation: 'deploy' | 'teardown',
   ): Promise<WorkflowRef> {
+    const outcome: WorkflowOutcome = operation === 'deploy' ? 'deploying' : 'removing';
     try {
       const handle = await this.client.workflow.start(type, {
         taskQueue: this.taskQueue,
@@ -109,11 +139,36 @@ export class TemporalDeployer implements Deployer {
         args: [input],
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        ...(this.searchAttributes ? { typedSearchAttributes: startAttributes(stackName, outcome) } : {}),
+        // The memo names the deployment, so a rejected second start can name the one that runs.
+        ...('deploymentId' in input ? { memo: { deploymentId: input.deploymentId } } : {}),
       });
       return { workflowId, runId: handle.firstExecutionRunId };
     } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      throw new StackBusyError({ stackName, workflowId, operation }, { cause: error });
+      if (error instanceof WorkflowExecutionAlreadyStartedError) {
+        const runningDeploymentId = await this.runningDeploymentId(workflowId);
+        throw new StackBusyError({ stackName, workflowId, operation, runningDeploymentId }, { cause: error });
+      }
+      const rejection = rejectedSearchAttribute(error);
+      if (rejection) {
+        const namespace = this.client.options.namespace;
+        throw new SearchAttributeNotRegisteredError(
+          { ...rejection, namespace, workflowId },
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Reads the deployment id from the memo of the workflow's running execution, when it has one. */
+  private async runningDeploymentId(workflowId: string): Promise<string | undefined> {
+    try {
+      const description = await this.client.workflow.getHandle(workflowId).describe();
+      const id = description.memo?.deploymentId;
+      return typeof id === 'string' ? id : undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -169,6 +224,33 @@ export class TemporalDeployer implements Deployer {
     const handle = this.client.workflow.getHandle<() => Promise<TeardownResult>>(workflowId, runId);
     return handle.result();
   }
+}
+
+function startAttributes(stackName: string, outcome: WorkflowOutcome): SearchAttributePair[] {
+  return [
+    { key: STACK_ATTRIBUTE, value: stackSlug(stackName) },
+    { key: OUTCOME_ATTRIBUTE, value: outcome },
+  ];
+}
+
+/** gRPC status code INVALID_ARGUMENT. */
+const GRPC_INVALID_ARGUMENT = 3;
+
+/**
+ * Returns the Graphium search attribute that a start request was rejected for, with the server's
+ * message, or undefined. Temporal Server 1.32 rejects an unregistered attribute with
+ * INVALID_ARGUMENT and "Namespace default has no mapping defined for search attribute
+ * GraphiumStack". Only the attribute's name in that message is relied on, not its wording.
+ */
+function rejectedSearchAttribute(error: unknown): { attribute: string; serverMessage: string } | undefined {
+  if (!(error instanceof ServiceError)) return undefined;
+  const cause = error.cause;
+  if (!isGrpcServiceError(cause) || cause.code !== GRPC_INVALID_ARGUMENT) return undefined;
+  const serverMessage = cause.details ?? cause.message;
+  const attribute = SEARCH_ATTRIBUTES.map((key) => key.name).find((name) =>
+    new RegExp(`\\b${name}\\b`).test(serverMessage),
+  );
+  return attribute ? { attribute, serverMessage } : undefined;
 }
 
 /** Creates the Temporal-backed `Deployer`. */

@@ -63,6 +63,9 @@ async function startWorkflow(deps: AppDeps, row: Deployment, stack: StackSpec): 
     await deleteDeployment(deps.db, row.id);
     if (!(error instanceof StackBusyError)) throw error;
 
+    // The running workflow's memo names its deployment; a workflow started before deployments
+    // carried one is matched to the newest active row instead.
+    if (error.info.runningDeploymentId) throw error;
     const running = await newestDeployment(deps.db, row.stackSlug, ACTIVE_DEPLOYMENT_STATUSES);
     const info = { ...error.info, runningDeploymentId: running?.id };
     throw new StackBusyError(info, { cause: error.cause ?? error });

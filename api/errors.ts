@@ -8,6 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { DeploymentNotFoundError, HostExistsError, HostNotFoundError } from '../db/errors';
 import type { Logger } from '../lib/logger';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 /** One problem in a request, located by a JSON path such as `$.docker.port`. */
 export interface ErrorDetail {
@@ -136,6 +137,44 @@ function stackBusyMessage(info: StackBusyInfo): string {
     ? `cancel it with POST /deployments/${info.runningDeploymentId}/cancel`
     : `cancel workflow ${info.workflowId} in Temporal`;
   return `${stack} is already deploying as workflow ${info.workflowId}; wait for it or ${cancel}`;
+}
+
+export interface SearchAttributeRejection {
+  /** The Graphium search attribute named in Temporal's rejection. */
+  attribute: string;
+  namespace: string;
+  /** Id of the workflow that was not started. */
+  workflowId: string;
+  /** Temporal's own description of the problem. */
+  serverMessage: string;
+}
+
+/**
+ * 503: Temporal rejected a workflow start because of a Graphium search attribute, which usually
+ * means the namespace has not registered it.
+ */
+export class SearchAttributeNotRegisteredError extends ApiError {
+  override name = 'SearchAttributeNotRegisteredError';
+
+  constructor(
+    readonly rejection: SearchAttributeRejection,
+    options?: { cause?: unknown },
+  ) {
+    const { attribute, namespace, workflowId, serverMessage } = rejection;
+    const commands = SEARCH_ATTRIBUTES.map(
+      ({ name }) =>
+        `"temporal operator search-attribute create --namespace ${namespace} --name ${name} --type Keyword"`,
+    );
+    super(
+      503,
+      'search_attribute_not_registered',
+      `workflow ${workflowId} was not started because Temporal namespace "${namespace}" rejected ` +
+        `search attribute ${attribute} (${serverMessage}). Register both attributes once with ` +
+        `${commands.join(' and ')}, or set GRAPHIUM_SEARCH_ATTRIBUTES=off to start workflows without them`,
+      undefined,
+      options,
+    );
+  }
 }
 
 /**

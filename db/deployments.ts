@@ -213,3 +213,16 @@ export function recordFailure(db: Database, id: string, failure: string[]): Prom
 export function recordCompensation(db: Database, id: string, compensation: unknown): Promise<Deployment> {
   return updateDeployment(db, id, { compensation });
 }
+
+/** Returns the status of each deployment in `ids` that exists, keyed by id. */
+export async function deploymentStatuses(
+  db: Database,
+  ids: readonly string[],
+): Promise<Map<string, DeploymentStatus>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({ id: deployments.id, status: deployments.status })
+    .from(deployments)
+    .where(inArray(deployments.id, [...ids]));
+  return new Map(rows.map((row) => [row.id, row.status]));
+}

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_WEIGHTS, type PlacementWeights } from '../core/placement';
+import { DEFAULT_DEADLINES, type StepDeadlines } from '../workflows/contract';
 
 /** Log levels pino accepts, plus `silent` for tests. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -30,6 +31,13 @@ export interface Config {
   logLevel: LogLevel;
   /** Weights of the placement score parts. Default: 1 each. */
   placementWeights: PlacementWeights;
+  /** How long deployment steps retry against a host that does not answer. Default: DEFAULT_DEADLINES. */
+  deadlines: Required<StepDeadlines>;
+  /**
+   * Start workflows with the GraphiumStack and GraphiumOutcome search attributes. Default: true.
+   * Turn it off for a Temporal server that has not registered them.
+   */
+  searchAttributes: boolean;
 }
 
 /** Raised when an environment variable contains a value the service cannot use. */
@@ -50,6 +58,12 @@ const tcpPort = z.coerce
   .int('must be an integer')
   .min(1, 'must be from 1 to 65535')
   .max(65535, 'must be from 1 to 65535');
+
+const seconds = z.coerce
+  .number({ error: 'must be a number of seconds' })
+  .int('must be a whole number of seconds')
+  .min(1, 'must be from 1 to 86400 seconds')
+  .max(86_400, 'must be from 1 to 86400 seconds');
 
 const WEIGHT_KEYS = ['cpu', 'memory', 'containers'] as const;
 
@@ -87,6 +101,10 @@ const environmentSchema = z.object({
   TEMPORAL_UI_URL: httpUrl.default('http://127.0.0.1:8233'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   GRAPHIUM_PLACEMENT_WEIGHTS: placementWeights.optional(),
+  GRAPHIUM_HOST_DEADLINE_SECONDS: seconds.default(DEFAULT_DEADLINES.hostSeconds),
+  GRAPHIUM_UNDO_DEADLINE_SECONDS: seconds.default(DEFAULT_DEADLINES.undoSeconds),
+  GRAPHIUM_RECONCILE_RETRY_SECONDS: seconds.default(DEFAULT_DEADLINES.reconcileRetrySeconds),
+  GRAPHIUM_SEARCH_ATTRIBUTES: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
 });
 
 /** Drops empty values, because `VAR=` in a shell or an env file means "use the default". */
@@ -132,5 +150,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     temporalUiUrl: values.TEMPORAL_UI_URL,
     logLevel: values.LOG_LEVEL,
     placementWeights: values.GRAPHIUM_PLACEMENT_WEIGHTS ?? DEFAULT_WEIGHTS,
+    deadlines: {
+      hostSeconds: values.GRAPHIUM_HOST_DEADLINE_SECONDS,
+      undoSeconds: values.GRAPHIUM_UNDO_DEADLINE_SECONDS,
+      reconcileRetrySeconds: values.GRAPHIUM_RECONCILE_RETRY_SECONDS,
+    },
+    searchAttributes: values.GRAPHIUM_SEARCH_ATTRIBUTES === 'on',
   };
 }

@@ -86,7 +86,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       const app = createApp({
         db: database.db,
         logger,
-        deployer: createTemporalDeployer(client),
+        deployer: createTemporalDeployer(client, {
+          deadlines: config.deadlines,
+          searchAttributes: config.searchAttributes,
+        }),
         temporalUiUrl,
         namespace: config.temporalNamespace,
         placementWeights: config.placementWeights,

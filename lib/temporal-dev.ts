@@ -2,6 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import { SearchAttributeType } from '@temporalio/common';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { Logger } from './logger';
 import { canConnect, waitForPort } from './net';
 
@@ -20,7 +24,10 @@ export interface DevServerOptions {
   uiPort?: number;
   /** Seconds to wait for the server to accept connections; default 60. */
   startTimeoutSeconds?: number;
-  /** Logger for the warning that a dev server left by an earlier run was stopped. Default: none. */
+  /**
+   * Logger for the warnings that a dev server left by an earlier run was stopped and that a search
+   * attribute has the wrong type. Default: none.
+   */
   logger?: Logger;
 }
 
@@ -34,6 +41,7 @@ export interface DevServer {
 /**
  * Start `temporal server start-dev` with the Web UI on and its history in a
  * SQLite file, so a restarted server keeps every workflow. Binds to loopback only.
+ * The default namespace gets Graphium's search attributes (see `registerSearchAttributes`).
  *
  * A dev server that an earlier run on the same data directory left behind, because its
  * owner was killed, is stopped first (see `stopLeftoverDevServer`).
@@ -79,6 +87,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     databaseFile(options.dataDir),
     '--log-level',
     'warn',
+    ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
   ];
   const child = spawn(cli, args, { stdio: ['ignore', log, log] });
   recordDevServer(options.dataDir, child, [cli, ...args]);
@@ -93,13 +102,57 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   });
 
   const address = `127.0.0.1:${port}`;
-  await waitForPort('127.0.0.1', port, options.startTimeoutSeconds ?? 60, child);
+  try {
+    await waitForPort('127.0.0.1', port, options.startTimeoutSeconds ?? 60, child);
+    await registerSearchAttributes(address, options.logger);
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
   return {
     address,
     uiUrl: `http://127.0.0.1:${uiPort}`,
     process: child,
     stop: () => stopProcess(child),
   };
+}
+
+/**
+ * Register every search attribute in SEARCH_ATTRIBUTES as Keyword in the default namespace unless
+ * it exists. `--search-attribute` registers them only when the server creates its database file:
+ * temporal CLI 1.9.1, restarted with the flag on a file created without it, leaves them out. An
+ * attribute registered with another type is kept and logged, because removing it could break
+ * workflows that use it.
+ */
+export async function registerSearchAttributes(address: string, logger?: Logger): Promise<void> {
+  const namespace = 'default';
+  const keyword = encodeSearchAttributeIndexedValueType(SearchAttributeType.KEYWORD)!;
+  const connection = await Connection.connect({ address });
+  try {
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing: Record<string, typeof keyword> = {};
+    for (const { name } of SEARCH_ATTRIBUTES) {
+      const registered = customAttributes?.[name];
+      if (registered === undefined) missing[name] = keyword;
+      else if (registered !== keyword) {
+        logger?.warn(
+          { searchAttribute: name, type: typeName(registered) },
+          'search attribute is registered with a type other than Keyword, so workflow starts that set it ' +
+            'may be rejected; set GRAPHIUM_SEARCH_ATTRIBUTES=off or start with a new GRAPHIUM_DATA_DIR',
+        );
+      }
+    }
+    if (Object.keys(missing).length > 0) {
+      await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+function typeName(value: ReturnType<typeof encodeSearchAttributeIndexedValueType>): string {
+  const types = Object.values(SearchAttributeType);
+  return types.find((type) => encodeSearchAttributeIndexedValueType(type) === value) ?? String(value);
 }
 
 function databaseFile(dataDir: string): string {

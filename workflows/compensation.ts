@@ -2,23 +2,11 @@
  * The rollback of a deployment: every side effect registers its undo before it runs, and the
  * undo steps run newest first. Workflow code: deterministic, no I/O.
  */
-import { log, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { log } from '@temporalio/workflow';
 import type { HostRecord } from '../core/model';
 import { LABELS } from '../core/names';
-import { ERROR_TYPES, type DeploymentProgress, type StackResource } from './contract';
-
-// Undo and bookkeeping must finish even when the host or database hiccups, so
-// they retry for longer than forward steps.
-const undo = proxyActivities<Activities>({
-  startToCloseTimeout: '60s',
-  scheduleToCloseTimeout: '10m',
-  retry: {
-    initialInterval: '1s',
-    maximumInterval: '30s',
-    nonRetryableErrorTypes: [ERROR_TYPES.hostNotFound, ERROR_TYPES.resourceInUse],
-  },
-});
+import type { DeploymentProgress, ResolvedDeadlines, StackResource } from './contract';
+import { failedHostUndoSteps, undoSteps } from './steps';
 
 /** The undo of one side effect: a service's container, or a network or volume on one host. */
 export type Compensation =
@@ -31,6 +19,17 @@ export interface CompensationReport {
   /** Networks and volumes this deployment created and the rollback removed. */
   removedResources: StackResource[];
   failedResources: (StackResource & { error: string })[];
+  /**
+   * The reconciliation that removes what the rollback could not, once the hosts answer; absent
+   * when nothing was left. Its status turns `done` in the stored report when it ends.
+   */
+  reconciliation?: { status: 'pending' | 'done'; workflowId: string; hosts: string[] };
+}
+
+/** How the rollback retries: its deadline, and the hosts that already failed during the deploy. */
+export interface UndoOptions {
+  deadlines: ResolvedDeadlines;
+  failedHosts: ReadonlySet<string>;
 }
 
 /**
@@ -42,19 +41,26 @@ export async function compensate(
   deploymentId: string,
   compensations: Compensation[],
   progress: DeploymentProgress,
+  options: UndoOptions,
 ): Promise<CompensationReport> {
   const report: CompensationReport = { removed: [], failed: [], removedResources: [], failedResources: [] };
+  const steady = undoSteps(options.deadlines);
+  const once = failedHostUndoSteps();
   for (const compensation of [...compensations].reverse()) {
+    const undo = options.failedHosts.has(compensation.host.name) ? once : steady;
     if (compensation.kind === 'container') {
-      await removeContainer(deploymentId, compensation, progress, report);
+      await removeContainer(undo, deploymentId, compensation, progress, report);
     } else {
-      await removeResource(deploymentId, compensation, report);
+      await removeResource(undo, deploymentId, compensation, report);
     }
   }
   return report;
 }
 
+type UndoActivities = ReturnType<typeof undoSteps>;
+
 async function removeContainer(
+  undo: UndoActivities,
   deploymentId: string,
   { service, host }: { service: string; host: HostRecord },
   progress: DeploymentProgress,
@@ -76,6 +82,7 @@ async function removeContainer(
 }
 
 async function removeResource(
+  undo: UndoActivities,
   deploymentId: string,
   { kind, host, name }: { kind: StackResource['kind']; host: HostRecord; name: string },
   report: CompensationReport,

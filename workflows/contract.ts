@@ -20,7 +20,33 @@ export function teardownWorkflowId(stackName: string): string {
 export interface DeployInput {
   deploymentId: string;
   stack: StackSpec;
+  /** How long steps may retry against a host; absent in deployments started before it existed. */
+  deadlines?: StepDeadlines;
 }
+
+/** How long a deployment's steps keep retrying against a host that does not answer. */
+export interface StepDeadlines {
+  /** A forward step (image, container, network, volume) on one host. Default: 120. */
+  hostSeconds?: number;
+  /** One undo step of a rollback. Default: 300. */
+  undoSeconds?: number;
+  /** Longest pause between attempts of a reconciliation that waits for a host to return. Default: 60. */
+  reconcileRetrySeconds?: number;
+}
+
+export type ResolvedDeadlines = Required<StepDeadlines>;
+
+export const DEFAULT_DEADLINES: ResolvedDeadlines = {
+  hostSeconds: 120,
+  undoSeconds: 300,
+  reconcileRetrySeconds: 60,
+};
+
+/** Failure type of a Docker call that got no answer from its host; activities raise it as retryable. */
+export const HOST_UNREACHABLE = 'HostUnreachable';
+
+/** Failure type of a step whose host stayed unreachable past the step's deadline. */
+export const HOST_FAILED = 'HostFailed';
 
 export type ServiceStep =
   | 'pending'

@@ -1,17 +1,19 @@
 import {
-  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
   isCancellation,
   log,
+  ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
+  startChild,
 } from '@temporalio/workflow';
 import type { Activities, PlanResult } from '../activities';
 import { dependencyWaves } from '../core/graph';
 import { healthDeadlineMs } from '../core/health';
-import type { ServiceSpec, StackSpec } from '../core/model';
+import type { HostRecord, ServiceSpec, StackSpec } from '../core/model';
 import { containerName, stackSlug } from '../core/names';
 import {
   containerMounts,
@@ -22,55 +24,22 @@ import {
   type PublishRequest,
   type ResolvedDependency,
 } from '../core/wiring';
-import { causeChain, compensate, type Compensation } from './compensation';
+import { causeChain, compensate, type Compensation, type CompensationReport } from './compensation';
 import {
   ERROR_TYPES,
   progressQuery,
   type DeployInput,
   type DeploymentProgress,
   type ServiceProgress,
+  type StepDeadlines,
 } from './contract';
 import { pendingActions, runPostStartActions, type ActionTarget } from './post-start-actions';
+import { reconcileDeployment, reconcileWorkflowId } from './reconcile';
+import { upsertOutcome } from './search-attributes';
 import { StackResources } from './stack-resources';
+import { dockerSteps, healthSteps, imageSteps, onHostStep, resolveDeadlines } from './steps';
 
 const NON_RETRYABLE = Object.values(ERROR_TYPES);
-
-// Docker calls on a healthy daemon take well under a second. Retries back off
-// to 5 s and stop after two minutes, when the host counts as failed.
-const docker = proxyActivities<Activities>({
-  startToCloseTimeout: '60s',
-  heartbeatTimeout: '15s',
-  scheduleToCloseTimeout: '2m',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: {
-    initialInterval: '200ms',
-    backoffCoefficient: 2,
-    maximumInterval: '5s',
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-// Pulls can take minutes, so they heartbeat on every progress event.
-const images = proxyActivities<Activities>({
-  startToCloseTimeout: '30m',
-  heartbeatTimeout: '30s',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: {
-    initialInterval: '1s',
-    maximumInterval: '30s',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-// Health waits heartbeat on every probe, so a dead worker is noticed within
-// the heartbeat timeout. The wait itself ends at the service's deadline.
-const health = proxyActivities<Activities>({
-  startToCloseTimeout: '2h',
-  heartbeatTimeout: '10s',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '500ms', maximumInterval: '5s', nonRetryableErrorTypes: NON_RETRYABLE },
-});
 
 const records = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -112,12 +81,16 @@ export async function deployStack(rawInput: DeployInput): Promise<DeployResult> 
   };
   setHandler(progressQuery, () => progress);
   const compensations: Compensation[] = [];
+  const deadlines = resolveDeadlines(input.deadlines);
+  // Hosts that stopped answering during this deployment; the rollback tries them only once.
+  const failedHosts = new Set<string>();
 
   try {
     const planned = await records.planPlacement({ deploymentId, stack });
     progress.phase = 'deploying';
-    await deployServices(input, planned, progress, compensations);
+    await deployServices({ input, planned, progress, compensations, deadlines, failedHosts });
     progress.phase = 'running';
+    upsertOutcome('running');
     await records.recordOutcome(outcome(input, progress, 'running'));
     return { deploymentId, services: progress.services };
   } catch (error) {
@@ -126,12 +99,19 @@ export async function deployStack(rawInput: DeployInput): Promise<DeployResult> 
     const cancelled = isCancellation(error) || CancellationScope.current().consideredCancelled;
     progress.phase = 'rolling back';
     const report = await CancellationScope.nonCancellable(() =>
-      compensate(deploymentId, compensations, progress),
+      compensate(deploymentId, compensations, progress, { deadlines, failedHosts }),
     );
+    const leftovers = leftoverHosts(compensations, report);
+    if (leftovers.length > 0 && patched('reconcile-leftovers')) {
+      report.reconciliation = await CancellationScope.nonCancellable(() =>
+        startReconciliation(deploymentId, leftovers, deadlines.reconcileRetrySeconds),
+      );
+    }
     progress.phase = cancelled ? 'cancelled' : 'rolled back';
     const failure = cancelled
       ? ['the deployment was cancelled on request', ...causeChain(error)]
       : causeChain(error);
+    upsertOutcome(cancelled ? 'cancelled' : 'rolled_back');
     await CancellationScope.nonCancellable(() =>
       records.recordOutcome({
         ...outcome(input, progress, cancelled ? 'cancelled' : 'rolled_back'),
@@ -175,6 +155,10 @@ interface DeployContext {
   planned: PlanResult;
   progress: DeploymentProgress;
   compensations: Compensation[];
+  deadlines: Required<StepDeadlines>;
+  failedHosts: Set<string>;
+  docker: ReturnType<typeof dockerSteps>;
+  images: ReturnType<typeof imageSteps>;
   gates: Map<string, Gate>;
   resources: StackResources;
 }
@@ -189,19 +173,34 @@ interface Gate {
  * the remaining work is cancelled and awaited, so no container is created
  * after the rollback has looked for it.
  */
-async function deployServices(
-  input: DeployInput,
-  planned: PlanResult,
-  progress: DeploymentProgress,
-  compensations: Compensation[],
-): Promise<void> {
+async function deployServices(options: {
+  input: DeployInput;
+  planned: PlanResult;
+  progress: DeploymentProgress;
+  compensations: Compensation[];
+  deadlines: Required<StepDeadlines>;
+  failedHosts: Set<string>;
+}): Promise<void> {
+  const { input, planned, progress, compensations, deadlines, failedHosts } = options;
+  const docker = dockerSteps(deadlines);
   const context: DeployContext = {
     input,
     planned,
     progress,
     compensations,
+    deadlines,
+    failedHosts,
+    docker,
+    images: imageSteps(deadlines),
     gates: new Map(input.stack.services.map((s) => [s.name, { running: deferred(), healthy: deferred() }])),
-    resources: new StackResources(input.deploymentId, input.stack, compensations, progress),
+    resources: new StackResources(
+      input.deploymentId,
+      input.stack,
+      compensations,
+      progress,
+      docker,
+      failedHosts,
+    ),
   };
   const assignments = planned.plan.assignments;
   const publish = preferContainerPorts(publishRequests(input.stack, assignments), assignments);
@@ -247,7 +246,7 @@ async function deployService(
   publish: PublishRequest[],
   gate: Gate,
 ): Promise<void> {
-  const { input, planned, progress, compensations } = context;
+  const { input, planned, progress, compensations, failedHosts } = context;
   const { deploymentId, stack } = input;
   const hostName = planned.plan.assignments[service.name]!;
   const host = planned.hosts[hostName]!;
@@ -263,31 +262,38 @@ async function deployService(
 
   compensations.push({ kind: 'container', service: service.name, host });
   state.step = 'preparing image';
-  await images.ensureImage({ host, image: service.image, service: service.name });
+  await onHostStep(
+    hostName,
+    `preparing image ${service.image} for service ${service.name}`,
+    failedHosts,
+    () => context.images.ensureImage({ host, image: service.image, service: service.name }),
+  );
 
   state.step = 'starting';
   const wiring = wireEnvironment(service, hostName, resolveDependencies(service, progress));
-  const started = await docker.startContainer({
-    host,
-    deploymentId,
-    stackName: stack.name,
-    stackSlug: stackSlug(stack.name),
-    service: service.name,
-    containerName: containerName(stack.name, service.name),
-    image: service.image,
-    command: service.command,
-    environment: wiring.environment,
-    publish,
-    extraHosts: wiring.extraHosts,
-    labels: service.labels,
-    healthCheck: service.healthCheck,
-    mounts: containerMounts(stack, service),
-    resources: service.resources,
-    restartPolicy: service.restartPolicy,
-    user: service.user,
-    workingDir: service.workingDir,
-    endpoint: serviceEndpoint(stack, service),
-  });
+  const started = await onHostStep(hostName, `starting service ${service.name}`, failedHosts, () =>
+    context.docker.startContainer({
+      host,
+      deploymentId,
+      stackName: stack.name,
+      stackSlug: stackSlug(stack.name),
+      service: service.name,
+      containerName: containerName(stack.name, service.name),
+      image: service.image,
+      command: service.command,
+      environment: wiring.environment,
+      publish,
+      extraHosts: wiring.extraHosts,
+      labels: service.labels,
+      healthCheck: service.healthCheck,
+      mounts: containerMounts(stack, service),
+      resources: service.resources,
+      restartPolicy: service.restartPolicy,
+      user: service.user,
+      workingDir: service.workingDir,
+      endpoint: serviceEndpoint(stack, service),
+    }),
+  );
   Object.assign(state, {
     containerId: started.containerId,
     containerName: started.containerName,
@@ -298,16 +304,23 @@ async function deployService(
   gate.running.resolve();
 
   // Workflow time is deterministic, so a retried or replayed wait keeps the same deadline.
-  const result = await health.awaitHealthy({
-    host,
-    service: service.name,
-    containerId: started.containerId,
-    containerName: started.containerName,
-    healthCheck: service.healthCheck,
-    ports: started.ports,
-    startedAt: started.startedAt,
-    deadlineAt: Date.now() + healthDeadlineMs(service.healthCheck),
-  });
+  const waitMs = healthDeadlineMs(service.healthCheck);
+  const result = await onHostStep(
+    hostName,
+    `waiting for service ${service.name} to turn healthy`,
+    failedHosts,
+    () =>
+      healthSteps(context.deadlines, waitMs).awaitHealthy({
+        host,
+        service: service.name,
+        containerId: started.containerId,
+        containerName: started.containerName,
+        healthCheck: service.healthCheck,
+        ports: started.ports,
+        startedAt: started.startedAt,
+        deadlineAt: Date.now() + waitMs,
+      }),
+  );
   state.detail = result.output;
 
   // Dependents that wait for health wait for the actions too, because the gate opens after them.
@@ -403,4 +416,38 @@ function deferred(): Deferred {
   // A gate with no waiting dependent must not count as an unhandled rejection.
   promise.catch(() => undefined);
   return { promise, resolve, reject };
+}
+
+/** Hosts where the rollback left a container, network or volume it could not remove. */
+function leftoverHosts(compensations: Compensation[], report: CompensationReport): HostRecord[] {
+  const names = new Set([...report.failed.map((f) => f.host), ...report.failedResources.map((f) => f.host)]);
+  const hosts = new Map<string, HostRecord>();
+  for (const compensation of compensations) {
+    if (names.has(compensation.host.name)) hosts.set(compensation.host.name, compensation.host);
+  }
+  return [...hosts.values()];
+}
+
+/**
+ * Starts the reconciliation that removes the leftovers once their hosts answer again. It runs
+ * on after this deployment ends, so the deployment reports its outcome without waiting for a
+ * host that may be down for hours.
+ */
+async function startReconciliation(
+  deploymentId: string,
+  hosts: HostRecord[],
+  retrySeconds: number,
+): Promise<NonNullable<CompensationReport['reconciliation']>> {
+  const workflowId = reconcileWorkflowId(deploymentId);
+  await startChild(reconcileDeployment, {
+    workflowId,
+    args: [{ deploymentId, hosts, retrySeconds }],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+  });
+  log.warn('rollback left containers behind; reconciliation started', {
+    deploymentId,
+    hosts: hosts.map((h) => h.name),
+    workflowId,
+  });
+  return { status: 'pending', workflowId, hosts: hosts.map((h) => h.name) };
 }

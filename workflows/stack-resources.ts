@@ -1,27 +1,12 @@
 /**
  * The stack's network and named volumes during a deploy. Workflow code: deterministic, no I/O.
  */
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import type { HostRecord, ServiceSpec, StackSpec, VolumeSpec } from '../core/model';
 import { stackSlug } from '../core/names';
 import { networkDockerName, volumeDockerName } from '../core/wiring';
 import type { Compensation } from './compensation';
-import { ERROR_TYPES, type DeploymentProgress } from './contract';
-
-// Network and volume calls are as fast as other Docker calls, and retry the same way. A
-// cancelled deploy waits for a running ensure to end, so the rollback finds what it created.
-const docker = proxyActivities<Activities>({
-  startToCloseTimeout: '60s',
-  scheduleToCloseTimeout: '2m',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: {
-    initialInterval: '200ms',
-    backoffCoefficient: 2,
-    maximumInterval: '5s',
-    nonRetryableErrorTypes: Object.values(ERROR_TYPES),
-  },
-});
+import type { DeploymentProgress } from './contract';
+import { onHostStep, type dockerSteps } from './steps';
 
 /**
  * Ensures the stack's network on each host the deployment uses, and each named volume on each
@@ -39,6 +24,9 @@ export class StackResources {
     private readonly stack: StackSpec,
     private readonly compensations: Compensation[],
     private readonly progress: DeploymentProgress,
+    /** Network and volume calls are Docker calls like the others, and retry the same way. */
+    private readonly docker: ReturnType<typeof dockerSteps>,
+    private readonly failedHosts: Set<string>,
   ) {}
 
   /** Ensure what the service's container needs on its host. Schedules nothing for a stack without them. */
@@ -49,7 +37,9 @@ export class StackResources {
       const name = networkDockerName(this.stack)!;
       pending.push(
         this.once('network', host, name, network.external, () =>
-          docker.ensureNetwork({ ...this.common(host, name), network }),
+          onHostStep(host.name, `creating network ${name}`, this.failedHosts, () =>
+            this.docker.ensureNetwork({ ...this.common(host, name), network }),
+          ),
         ),
       );
     }
@@ -57,7 +47,9 @@ export class StackResources {
       const name = volumeDockerName(this.stack, volume.name);
       pending.push(
         this.once('volume', host, name, volume.external, () =>
-          docker.ensureVolume({ ...this.common(host, name), volume }),
+          onHostStep(host.name, `creating volume ${name}`, this.failedHosts, () =>
+            this.docker.ensureVolume({ ...this.common(host, name), volume }),
+          ),
         ),
       );
     }

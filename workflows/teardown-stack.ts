@@ -2,6 +2,7 @@ import { ApplicationFailure, patched, proxyActivities } from '@temporalio/workfl
 import type { Activities } from '../activities';
 import { stackSlug } from '../core/names';
 import { ERROR_TYPES, type StackResource, type TeardownInput, type TeardownResult } from './contract';
+import { upsertOutcome } from './search-attributes';
 
 const hosts = proxyActivities<Activities>({
   startToCloseTimeout: '60s',
@@ -72,9 +73,11 @@ export async function teardownStack(input: TeardownInput): Promise<TeardownResul
       ...result.failed.map((f) => `${f.host}/${f.containerName}: ${f.error}`),
       ...(result.failedResources ?? []).map((f) => `${f.host}/${f.kind} ${f.name}: ${f.error}`),
     ];
+    upsertOutcome('teardown_failed');
     await hosts.recordTeardownFailure({ stackSlug: slug, failure: [message, ...reasons] });
     throw ApplicationFailure.nonRetryable(message, 'TeardownIncomplete', result);
   }
+  upsertOutcome('removed');
   await hosts.recordStackRemoved({ stackSlug: slug });
   return result;
 }

@@ -13,6 +13,7 @@ import { startApiServer, type ApiServer } from '../../api/server';
 import { openDatabase, type DatabaseHandle } from '../../db/client';
 import { silentLogger } from '../../lib/logger';
 import type { LabHost } from '../../lib/lab';
+import type { StepDeadlines } from '../../workflows/contract';
 
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -33,6 +34,8 @@ export interface TestGraphium {
 export async function startTestGraphium(options: {
   temporalAddress: string;
   databaseUrl: string;
+  /** Step deadlines of the deploys; default: the product's defaults. */
+  deadlines?: StepDeadlines;
 }): Promise<TestGraphium> {
   const database: DatabaseHandle = await openDatabase({ url: options.databaseUrl });
   const connection = await Connection.connect({ address: options.temporalAddress });
@@ -40,7 +43,7 @@ export async function startTestGraphium(options: {
   const app = createApp({
     db: database.db,
     logger: silentLogger(),
-    deployer: createTemporalDeployer(client),
+    deployer: createTemporalDeployer(client, { deadlines: options.deadlines }),
     temporalUiUrl: 'http://127.0.0.1:8343',
     namespace: 'default',
   });

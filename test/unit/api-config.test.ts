@@ -16,7 +16,27 @@ describe('loadConfig', () => {
       temporalUiUrl: 'http://127.0.0.1:8233',
       logLevel: 'info',
       placementWeights: { cpu: 1, memory: 1, containers: 1 },
+      searchAttributes: true,
+      deadlines: { hostSeconds: 120, undoSeconds: 300, reconcileRetrySeconds: 60 },
     });
+  });
+
+  it('reads step deadlines and refuses ones that are not whole seconds', () => {
+    const env = { GRAPHIUM_HOST_DEADLINE_SECONDS: '15', GRAPHIUM_RECONCILE_RETRY_SECONDS: '5' };
+    expect(loadConfig(env, CWD).deadlines).toEqual({
+      hostSeconds: 15,
+      undoSeconds: 300,
+      reconcileRetrySeconds: 5,
+    });
+    expect(() => loadConfig({ GRAPHIUM_UNDO_DEADLINE_SECONDS: '1.5' }, CWD)).toThrow(
+      /GRAPHIUM_UNDO_DEADLINE_SECONDS.*whole number of seconds/,
+    );
+    expect(() => loadConfig({ GRAPHIUM_HOST_DEADLINE_SECONDS: '0' }, CWD)).toThrow(/from 1 to 86400/);
+  });
+
+  it('turns search attributes off', () => {
+    expect(loadConfig({ GRAPHIUM_SEARCH_ATTRIBUTES: 'off' }, CWD).searchAttributes).toBe(false);
+    expect(loadConfig({ GRAPHIUM_SEARCH_ATTRIBUTES: 'on' }, CWD).searchAttributes).toBe(true);
   });
 
   it('reads placement weights, keeping defaults for parts left out', () => {
@@ -69,6 +89,7 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace'],
     ['TEMPORAL_ADDRESS', 'localhost', 'TEMPORAL_ADDRESS must be host:port'],
     ['TEMPORAL_UI_URL', 'ftp://x', 'TEMPORAL_UI_URL must be an http:// or https:// URL'],
+    ['GRAPHIUM_SEARCH_ATTRIBUTES', 'no', 'GRAPHIUM_SEARCH_ATTRIBUTES must be on or off (got "no")'],
   ])('rejects %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value }, CWD)).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value }, CWD)).toThrow(message);

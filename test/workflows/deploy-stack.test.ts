@@ -19,7 +19,13 @@ import type { HostRecord, PostStartAction, ServiceSpec, StackSpec } from '../../
 import { LABELS, resourceName } from '../../core/names';
 import { MAX_SERVICES } from '../../core/validate';
 import { installRuntime, workflowBundle } from '../../lib/worker';
-import { progressQuery, type DeployInput, type ServiceProgress } from '../../workflows/contract';
+import {
+  HOST_UNREACHABLE,
+  progressQuery,
+  type DeployInput,
+  type ServiceProgress,
+  type StepDeadlines,
+} from '../../workflows/contract';
 
 const HISTORY_DIR = new URL('../fixtures/histories/', import.meta.url);
 
@@ -166,6 +172,7 @@ async function runWithWorker<T>(
   overrides: Overrides,
   body: (handle: WorkflowHandle) => Promise<T>,
   historyName?: string,
+  deadlines?: StepDeadlines,
 ): Promise<T> {
   const taskQueue = `test-${randomUUID()}`;
   const worker = await Worker.create({
@@ -176,7 +183,7 @@ async function runWithWorker<T>(
     maxHeartbeatThrottleInterval: '1s',
   });
   return worker.runUntil(async () => {
-    const input: DeployInput = { deploymentId: `dep_${randomUUID()}`, stack };
+    const input: DeployInput = { deploymentId: `dep_${randomUUID()}`, stack, deadlines };
     const handle = await client.workflow.start('deployStack', {
       taskQueue,
       workflowId: `test-deploy-${randomUUID()}`,
@@ -373,6 +380,79 @@ describe('deployStack workflow', () => {
     expect(recorder.calls).not.toContain('start:app');
     expect(recorder.calls.at(-1)).toBe('record:cancelled');
     expect(recorder.outcomes.at(-1)!.failure![0]).toBe('the deployment was cancelled on request');
+  });
+
+  it('names the host that stops answering and leaves what it holds to reconciliation', async () => {
+    const stack = threeTierStack();
+    const recorder = newRecorder();
+    const unreachable = (what: string) =>
+      ApplicationFailure.create({
+        type: HOST_UNREACHABLE,
+        message: `host host-2 at unix:///run/host-2.sock did not answer: connect ECONNREFUSED (${what})`,
+      });
+    let cacheRemovals = 0;
+    let leftoverAttempts = 0;
+    const reconciled: any[] = [];
+    const overrides: Overrides = {
+      async startContainer(input: StartContainerInput) {
+        recorder.calls.push(`start:${input.service}`);
+        // The container is created, then the host stops answering before the reply arrives.
+        if (input.service === 'cache') throw unreachable('start');
+        return {
+          containerId: `id-${input.service}`,
+          containerName: input.containerName,
+          ports: input.publish.map((p) => ({ ...p, hostPort: p.hostPort || 40000 })),
+          startedAt: new Date().toISOString(),
+          adopted: false,
+        };
+      },
+      async removeServiceContainer({ service }: { service: string }) {
+        recorder.calls.push(`remove:${service}`);
+        if (service !== 'cache') return { removed: `container-${service}` };
+        cacheRemovals++;
+        throw unreachable('remove');
+      },
+      async removeDeploymentLeftovers({ host }: { host: HostRecord }) {
+        leftoverAttempts++;
+        if (leftoverAttempts < 3) throw unreachable('reconcile');
+        return { host: host.name, containers: ['three-tier-cache'], resources: [] };
+      },
+      async recordReconciliation(input: unknown) {
+        reconciled.push(input);
+      },
+    };
+    const deadlines = { hostSeconds: 3, undoSeconds: 30, reconcileRetrySeconds: 1 };
+    const error = await runWithWorker(
+      stack,
+      recorder,
+      overrides,
+      async (handle) => {
+        const failure = await failureOf(handle.result());
+        await waitFor(async () => reconciled.length > 0);
+        return failure;
+      },
+      undefined,
+      deadlines,
+    );
+
+    const outcome = recorder.outcomes.at(-1)!;
+    expect(outcome.status).toBe('rolled_back');
+    expect(outcome.failure!.at(-2)).toMatch(/^host host-2 failed while starting service cache: /);
+    expect(chain(error).join(' | ')).toContain('did not answer');
+    expect(recorder.calls).not.toContain('start:app');
+    // The failed host gets one removal attempt; the healthy host's container is removed as usual.
+    expect(cacheRemovals).toBe(1);
+    expect(recorder.calls).toContain('remove:db');
+    expect(outcome.compensation.failed).toEqual([
+      expect.objectContaining({ service: 'cache', host: 'host-2' }),
+    ]);
+    expect(outcome.compensation.reconciliation).toMatchObject({ status: 'pending', hosts: ['host-2'] });
+    expect(leftoverAttempts).toBe(3);
+    expect(reconciled[0].reconciliation).toMatchObject({
+      status: 'done',
+      hosts: ['host-2'],
+      removed: [{ host: 'host-2', containers: ['three-tier-cache'], resources: [] }],
+    });
   });
 
   it('ends cancelled when the watched container stops before the cancellation reaches it', async () => {

@@ -1,0 +1,68 @@
+/**
+ * Reconciliation of a rolled back deployment: removes, by label, what its rollback could not
+ * reach, waiting as long as it takes for each host to answer again. Workflow code:
+ * deterministic, no I/O.
+ */
+import { log, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { LeftoversRemoved } from '../activities/leftovers';
+import type { HostRecord } from '../core/model';
+import { DEFAULT_DEADLINES, ERROR_TYPES } from './contract';
+
+export interface ReconcileInput {
+  deploymentId: string;
+  /** The hosts the rollback could not clean, as registered when the deployment ran. */
+  hosts: HostRecord[];
+  /** Longest pause between attempts on a host that does not answer. Default: 60. */
+  retrySeconds?: number;
+}
+
+export function reconcileWorkflowId(deploymentId: string): string {
+  return `graphium-reconcile-${deploymentId}`;
+}
+
+const records = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
+/**
+ * Tries each host until it answers and its leftovers are gone; hosts are handled in parallel,
+ * so a host that stays down delays nothing on the others. A host removed from the registry
+ * meanwhile ends its part. The result is stored in the deployment's rollback report.
+ */
+export async function reconcileDeployment(input: ReconcileInput): Promise<LeftoversRemoved[]> {
+  const retrySeconds = input.retrySeconds ?? DEFAULT_DEADLINES.reconcileRetrySeconds;
+  const leftovers = proxyActivities<Activities>({
+    startToCloseTimeout: '2m',
+    heartbeatTimeout: '30s',
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: `${retrySeconds}s`,
+      nonRetryableErrorTypes: [ERROR_TYPES.hostNotFound],
+    },
+  });
+  const workflowId = reconcileWorkflowId(input.deploymentId);
+  const removed = await Promise.all(
+    input.hosts.map(async (host): Promise<LeftoversRemoved> => {
+      try {
+        return await leftovers.removeDeploymentLeftovers({ host, deploymentId: input.deploymentId });
+      } catch (error) {
+        log.error('reconciliation gave up on a host', { host: host.name, error: String(error) });
+        return { host: host.name, containers: [], resources: [] };
+      }
+    }),
+  );
+  await records.recordReconciliation({
+    deploymentId: input.deploymentId,
+    reconciliation: {
+      status: 'done',
+      workflowId,
+      hosts: input.hosts.map((h) => h.name),
+      removed,
+      finishedAt: new Date().toISOString(),
+    },
+  });
+  return removed;
+}
