@@ -119,10 +119,10 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
 
 /**
  * Register every search attribute in SEARCH_ATTRIBUTES as Keyword in the default namespace unless
- * it exists. `--search-attribute` registers them only when the server creates its database file:
- * temporal CLI 1.9.1, restarted with the flag on a file created without it, leaves them out. An
- * attribute registered with another type is kept and logged, because removing it could break
- * workflows that use it.
+ * it exists. Temporal CLI 1.9.1 applies `--search-attribute` only when it creates the database
+ * file, and ignores it on a restart with a file created without the attributes. An attribute
+ * registered with another type is kept and logged, because removing it could break workflows that
+ * use it.
  */
 export async function registerSearchAttributes(address: string, logger?: Logger): Promise<void> {
   const namespace = 'default';
@@ -133,12 +133,14 @@ export async function registerSearchAttributes(address: string, logger?: Logger)
     const missing: Record<string, typeof keyword> = {};
     for (const { name } of SEARCH_ATTRIBUTES) {
       const registered = customAttributes?.[name];
-      if (registered === undefined) missing[name] = keyword;
-      else if (registered !== keyword) {
+      if (registered === undefined) {
+        missing[name] = keyword;
+      } else if (registered !== keyword) {
         logger?.warn(
           { searchAttribute: name, type: typeName(registered) },
-          'search attribute is registered with a type other than Keyword, so workflow starts that set it ' +
-            'may be rejected; set GRAPHIUM_SEARCH_ATTRIBUTES=off or start with a new GRAPHIUM_DATA_DIR',
+          'search attribute is registered with a type other than Keyword, so filtering by it and ' +
+            'GraphiumOutcome updates may not work. Set GRAPHIUM_SEARCH_ATTRIBUTES=off or use ' +
+            'a new GRAPHIUM_DATA_DIR',
         );
       }
     }

@@ -9,10 +9,10 @@ import { patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workf
 /** The stack slug, as in the container names and labels. */
 export const STACK_ATTRIBUTE = defineSearchAttributeKey('GraphiumStack', SearchAttributeType.KEYWORD);
 
-/** The workflow's outcome so far; see `WorkflowOutcome`. */
+/** The workflow's outcome so far, one of `WorkflowOutcome`. */
 export const OUTCOME_ATTRIBUTE = defineSearchAttributeKey('GraphiumOutcome', SearchAttributeType.KEYWORD);
 
-/** Every custom search attribute Graphium uses; each must be registered as Keyword. */
+/** Every custom search attribute Graphium uses, each registered as Keyword. */
 export const SEARCH_ATTRIBUTES = [STACK_ATTRIBUTE, OUTCOME_ATTRIBUTE] as const;
 
 /**
@@ -30,8 +30,8 @@ export const OUTCOME_PATCH = 'upsert-outcome-search-attribute';
 /**
  * Set the workflow's outcome attribute, if the workflow was started with both attributes.
  *
- * A workflow started without them does nothing here: it may run on a server where they are not
- * registered, and there an upsert would fail every workflow task. Because nothing is recorded,
+ * A workflow started without them skips the upsert, because it may run on a server where they are
+ * not registered, and there an upsert would fail every workflow task. Because nothing is recorded,
  * such a workflow replays exactly as before this change. The patch covers a workflow that was
  * started with the attributes but ran on a worker without this code, so its history has no upsert.
  */

@@ -14,11 +14,13 @@ const HISTORY_DIR = new URL('../fixtures/histories/', import.meta.url);
 const files = readdirSync(HISTORY_DIR).filter((file) => file.endsWith('.json'));
 
 describe('recorded workflow histories', () => {
-  it('covers success, rollback, retry, non-retryable, cancel and resources', () => {
+  it('covers success, rollback, retry, non-retryable, cancel, resources and outcomes', () => {
     expect(files.sort()).toEqual(
       [
         'deploy-cancel',
         'deploy-non-retryable',
+        'deploy-outcome-rolled-back',
+        'deploy-outcome-running',
         'deploy-resources',
         'deploy-retry',
         'deploy-rollback',
