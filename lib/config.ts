@@ -38,6 +38,8 @@ export interface Config {
    * Turn it off for a Temporal server that has not registered them.
    */
   searchAttributes: boolean;
+  /** Fault injection for tests: activity name to milliseconds its reply is held back. Default: none. */
+  replyDelays: Record<string, number>;
 }
 
 /** Raised when an environment variable contains a value the service cannot use. */
@@ -64,6 +66,24 @@ const seconds = z.coerce
   .int('must be a whole number of seconds')
   .min(1, 'must be from 1 to 86400 seconds')
   .max(86_400, 'must be from 1 to 86400 seconds');
+
+/** Reads `ensureImage=1500,startContainer=800`: activity names and milliseconds. */
+const replyDelays = z.string().transform((text, context): Record<string, number> => {
+  const delays: Record<string, number> = {};
+  for (const part of text.split(',')) {
+    const [name, value, extra] = part.split('=').map((piece) => piece.trim());
+    const ms = Number(value);
+    if (!name || !/^[A-Za-z]+$/.test(name) || extra !== undefined || !Number.isInteger(ms) || ms < 0) {
+      context.addIssue({
+        code: 'custom',
+        message: 'must be comma-separated activity=milliseconds pairs, such as ensureImage=1500',
+      });
+      return z.NEVER;
+    }
+    delays[name] = ms;
+  }
+  return delays;
+});
 
 const WEIGHT_KEYS = ['cpu', 'memory', 'containers'] as const;
 
@@ -101,6 +121,7 @@ const environmentSchema = z.object({
   TEMPORAL_UI_URL: httpUrl.default('http://127.0.0.1:8233'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   GRAPHIUM_PLACEMENT_WEIGHTS: placementWeights.optional(),
+  GRAPHIUM_TEST_REPLY_DELAYS: replyDelays.optional(),
   GRAPHIUM_HOST_DEADLINE_SECONDS: seconds.default(DEFAULT_DEADLINES.hostSeconds),
   GRAPHIUM_UNDO_DEADLINE_SECONDS: seconds.default(DEFAULT_DEADLINES.undoSeconds),
   GRAPHIUM_RECONCILE_RETRY_SECONDS: seconds.default(DEFAULT_DEADLINES.reconcileRetrySeconds),
@@ -150,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     temporalUiUrl: values.TEMPORAL_UI_URL,
     logLevel: values.LOG_LEVEL,
     placementWeights: values.GRAPHIUM_PLACEMENT_WEIGHTS ?? DEFAULT_WEIGHTS,
+    replyDelays: values.GRAPHIUM_TEST_REPLY_DELAYS ?? {},
     deadlines: {
       hostSeconds: values.GRAPHIUM_HOST_DEADLINE_SECONDS,
       undoSeconds: values.GRAPHIUM_UNDO_DEADLINE_SECONDS,

@@ -74,6 +74,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         namespace: config.temporalNamespace,
         db: database.db,
         placementWeights: config.placementWeights,
+        replyDelays: config.replyDelays,
       });
       const running = worker.run();
       running.catch((error) => logger.fatal({ err: error }, 'worker stopped with an error'));

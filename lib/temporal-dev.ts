@@ -103,8 +103,10 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
 
   const address = `127.0.0.1:${port}`;
   try {
-    await waitForPort('127.0.0.1', port, options.startTimeoutSeconds ?? 60, child);
-    await registerSearchAttributes(address, options.logger);
+    const startTimeoutSeconds = options.startTimeoutSeconds ?? 60;
+    const readyBy = Date.now() + startTimeoutSeconds * 1000;
+    await waitForPort('127.0.0.1', port, startTimeoutSeconds, child);
+    await registerSearchAttributes(address, options.logger, readyBy);
   } catch (error) {
     await stopProcess(child);
     throw error;
@@ -124,10 +126,14 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
  * registered with another type is kept and logged, because removing it could break workflows that
  * use it.
  */
-export async function registerSearchAttributes(address: string, logger?: Logger): Promise<void> {
+export async function registerSearchAttributes(
+  address: string,
+  logger?: Logger,
+  readyBy = Date.now() + 60_000,
+): Promise<void> {
   const namespace = 'default';
   const keyword = encodeSearchAttributeIndexedValueType(SearchAttributeType.KEYWORD)!;
-  const connection = await Connection.connect({ address });
+  const connection = await connectWhenReady(address, readyBy);
   try {
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
     const missing: Record<string, typeof keyword> = {};
@@ -149,6 +155,25 @@ export async function registerSearchAttributes(address: string, logger?: Logger)
     }
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * Connects to a server that has just opened its port. A server restarted on a large SQLite file
+ * can accept connections before it answers them, so connecting is retried until `readyBy`.
+ */
+async function connectWhenReady(address: string, readyBy: number): Promise<Connection> {
+  for (;;) {
+    try {
+      return await Connection.connect({ address, connectTimeout: '5s' });
+    } catch (error) {
+      if (Date.now() >= readyBy) {
+        throw new Error(`the Temporal dev server at ${address} did not answer in time: ${String(error)}`, {
+          cause: error,
+        });
+      }
+      await sleep(500);
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import {
   makeTelemetryFilterString,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import { createActivities } from '../activities';
 import type { PlacementWeights } from '../core/placement';
@@ -82,6 +83,12 @@ export interface WorkerOptions {
   logger?: Logger;
   /** Weights of the placement score. Default: DEFAULT_WEIGHTS. */
   placementWeights?: PlacementWeights;
+  /**
+   * Fault injection for tests: milliseconds by which named activities hold back their reply
+   * after doing their work, widening the moment in which a killed worker leaves work done but
+   * unreported. Default: none.
+   */
+  replyDelays?: Record<string, number>;
 }
 
 export interface GraphiumWorker {
@@ -100,7 +107,10 @@ export async function createWorker(options: WorkerOptions): Promise<GraphiumWork
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ db: options.db, placementWeights: options.placementWeights }),
+    activities: delayReplies(
+      createActivities({ db: options.db, placementWeights: options.placementWeights }),
+      options.replyDelays ?? {},
+    ),
     // Many containers of a stack start and wait in parallel; activities mostly wait on I/O.
     maxConcurrentActivityTaskExecutions: 200,
     // Heartbeats carry cancellation back to activities, so flush them often.
@@ -117,4 +127,20 @@ export async function createWorker(options: WorkerOptions): Promise<GraphiumWork
       await connection.close();
     },
   };
+}
+
+/** Wraps the activities named in `delays` so each replies that many milliseconds after its work. */
+function delayReplies<T extends object>(activities: T, delays: Record<string, number>): T {
+  const wrapped = { ...activities } as Record<string, unknown>;
+  for (const [name, ms] of Object.entries(delays)) {
+    const activity = wrapped[name];
+    if (typeof activity !== 'function') throw new Error(`cannot delay unknown activity "${name}"`);
+    wrapped[name] = async (...args: unknown[]) => {
+      const result: unknown = await (activity as (...a: unknown[]) => Promise<unknown>)(...args);
+      Context.current().heartbeat('reply held back');
+      await Context.current().sleep(ms);
+      return result;
+    };
+  }
+  return wrapped as T;
 }

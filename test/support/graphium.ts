@@ -19,8 +19,10 @@ const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 
 export interface TestGraphium {
   apiUrl: string;
-  /** Start a worker process and resolve once it polls its task queue. */
-  startWorker(): Promise<void>;
+  /** Start a worker process, with `env` added to its environment, and resolve once it polls. */
+  startWorker(env?: Record<string, string>): Promise<void>;
+  /** Process id of the running worker; the SDK's worker identity starts with `<pid>@`. */
+  workerPid(): number | undefined;
   /** SIGKILL the worker process, as a crash would. */
   killWorker(): Promise<void>;
   stop(): Promise<void>;
@@ -51,7 +53,7 @@ export async function startTestGraphium(options: {
   let worker: ChildProcess | undefined;
   let workerLog = '';
 
-  const startWorker = async () => {
+  const startWorker = async (env: Record<string, string> = {}) => {
     // Node runs the worker itself with tsx as a loader. The tsx command would start it as a child
     // of its own, which a SIGKILL of the command leaves running to take tasks from later tests.
     worker = spawn(process.execPath, ['--import', 'tsx', 'scripts/serve.ts', '--worker'], {
@@ -61,6 +63,7 @@ export async function startTestGraphium(options: {
         DATABASE_URL: options.databaseUrl,
         TEMPORAL_ADDRESS: options.temporalAddress,
         LOG_LEVEL: 'info',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -97,6 +100,8 @@ export async function startTestGraphium(options: {
   return {
     apiUrl: api.url,
     startWorker,
+    workerPid: () =>
+      worker && worker.exitCode === null && worker.signalCode === null ? worker.pid : undefined,
     killWorker,
     request,
     stop: async () => {

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       placementWeights: { cpu: 1, memory: 1, containers: 1 },
       searchAttributes: true,
       deadlines: { hostSeconds: 120, undoSeconds: 300, reconcileRetrySeconds: 60 },
+      replyDelays: {},
     });
   });
 

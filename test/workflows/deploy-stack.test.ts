@@ -458,13 +458,16 @@ describe('deployStack workflow', () => {
   it('ends cancelled when the watched container stops before the cancellation reaches it', async () => {
     const stack = threeTierStack();
     const recorder = newRecorder();
+    let cancelRequested = false;
     const overrides: Overrides = {
       async awaitHealthy({ service }: { service: string }) {
         recorder.calls.push(`healthy:${service}`);
         if (service !== 'db') return { healthy: true, output: 'ok' };
         // A teardown stops the container, so the wait fails on its own instead of seeing the
-        // cancellation; it ignores heartbeats so the cancellation cannot win the race.
-        await new Promise((resolve) => setTimeout(resolve, 1500));
+        // cancellation: it fails once the cancellation is requested, and never heartbeats, so the
+        // cancellation cannot reach it first.
+        while (!cancelRequested) await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, 300));
         throw ApplicationFailure.nonRetryable(
           'service db on host host-1 stopped with exit code 0 before turning healthy',
           'ContainerExited',
@@ -480,6 +483,7 @@ describe('deployStack workflow', () => {
           async () => (await handle.query(progressQuery)).services[0]!.step === 'waiting for health',
         );
         await handle.cancel();
+        cancelRequested = true;
         return failureOf(handle.result());
       },
       'deploy-cancel-race',
