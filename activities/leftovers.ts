@@ -1,7 +1,7 @@
 /**
  * Removing what a rolled back deployment left on a host that could not be reached during the
  * rollback. Everything is found by the deployment's label, never by a recorded id, so a container
- * created by an attempt whose answer was lost is found too.
+ * created by an attempt whose reply was lost is found too.
  */
 import { log } from '@temporalio/activity';
 import type { HostRecord } from '../core/model';

@@ -1,8 +1,7 @@
 /**
  * The orphan audit: `/orphans`. An orphan is a container that carries Graphium's labels on a
- * registered host but belongs to no running or starting deployment: left by a rollback or a
- * teardown that could not reach its host, by a deployment whose record was lost, or by an older
- * deployment of a stack that a newer one replaced.
+ * registered host but belongs to no running or starting deployment. Rollbacks and teardowns that
+ * could not reach a host leave orphans, and so do deployments whose record was lost.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -107,14 +106,15 @@ export function orphanRoutes(deps: AppDeps): Hono<AppEnv> {
     const body = validate(removeSchema, await readJson(c), 'orphan removal');
     const audit = await auditOrphans(deps);
     const hosts = new Map((await listHosts(deps.db)).map((host) => [host.name, toHostRecord(host)]));
-    const wanted = body.all ? undefined : new Set(body.containerIds);
+    const requested = body.all ? undefined : new Set(body.containerIds);
     const chosen = audit.orphans.filter(
-      (orphan) => !wanted || wanted.has(orphan.containerId) || wanted.has(orphan.containerId.slice(0, 12)),
+      (orphan) =>
+        !requested || requested.has(orphan.containerId) || requested.has(orphan.containerId.slice(0, 12)),
     );
     const matched = new Set(
       chosen.flatMap((orphan) => [orphan.containerId, orphan.containerId.slice(0, 12)]),
     );
-    const skipped = [...(wanted ?? [])].filter((id) => !matched.has(id));
+    const skipped = [...(requested ?? [])].filter((id) => !matched.has(id));
 
     const removed: Orphan[] = [];
     const failed: (Orphan & { error: string })[] = [];
@@ -124,6 +124,10 @@ export function orphanRoutes(deps: AppDeps): Hono<AppEnv> {
           await removeById(dockerFor(hosts.get(orphan.host)!), orphan.containerId);
           removed.push(orphan);
         } catch (error) {
+          deps.logger.warn(
+            { host: orphan.host, containerId: orphan.containerId, err: error },
+            'orphan removal failed',
+          );
           failed.push({ ...orphan, error: dockerMessage(error) });
         }
       }),

@@ -1,6 +1,6 @@
 /**
  * Reconciliation of a rolled back deployment: removes, by label, what its rollback could not
- * reach, waiting as long as it takes for each host to answer again. Workflow code:
+ * reach, retrying each host until it responds again. Workflow code:
  * deterministic, no I/O.
  */
 import { log, proxyActivities } from '@temporalio/workflow';
@@ -13,7 +13,7 @@ export interface ReconcileInput {
   deploymentId: string;
   /** The hosts the rollback could not clean, as registered when the deployment ran. */
   hosts: HostRecord[];
-  /** Longest pause between attempts on a host that does not answer. Default: 60. */
+  /** Longest pause between attempts on a host that does not respond. Default: 60. */
   retrySeconds?: number;
 }
 
@@ -27,8 +27,8 @@ const records = proxyActivities<Activities>({
 });
 
 /**
- * Tries each host until it answers and its leftovers are gone; hosts are handled in parallel,
- * so a host that stays down delays nothing on the others. A host removed from the registry
+ * Removes the deployment's leftovers on each host, retrying a host until it responds. Hosts run
+ * in parallel, so a host that stays down delays none of the others. A host removed from the registry
  * meanwhile ends its part. The result is stored in the deployment's rollback report.
  */
 export async function reconcileDeployment(input: ReconcileInput): Promise<LeftoversRemoved[]> {

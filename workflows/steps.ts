@@ -1,6 +1,6 @@
 /**
  * The activity options of a deployment's steps on its hosts, built from the deployment's
- * deadlines, and the rule that turns a host that stopped answering into one clear failure.
+ * deadlines, and the rule that turns a host that stopped responding into one clear failure.
  * Workflow code: deterministic, no I/O.
  */
 import {
@@ -46,8 +46,7 @@ export function dockerSteps(deadlines: Required<StepDeadlines>) {
 }
 
 /**
- * Pulls can take minutes, so they heartbeat on every progress event and get five attempts; a
- * host that does not answer at all still fails at the host deadline.
+ * Pulls can take minutes, so they heartbeat on every progress event and get five attempts; a host that does not respond at all still fails at the host deadline.
  */
 export function imageSteps(deadlines: Required<StepDeadlines>) {
   return proxyActivities<Activities>({
@@ -66,8 +65,8 @@ export function imageSteps(deadlines: Required<StepDeadlines>) {
 
 /**
  * A health wait heartbeats on every probe, so a dead worker is noticed within the heartbeat
- * timeout. The wait ends at the service's deadline; a host that stops answering during it may
- * keep the wait retrying for the host deadline past that, and no longer.
+ * timeout. The wait ends at the service's deadline. A host that stops responding during it keeps
+ * the wait retrying for at most the host deadline past that.
  */
 export function healthSteps(deadlines: Required<StepDeadlines>, waitMs: number) {
   return proxyActivities<Activities>({
@@ -93,8 +92,8 @@ export function undoSteps(deadlines: Required<StepDeadlines>) {
 }
 
 /**
- * One attempt at an undo on a host that already failed during this deployment, so the rollback
- * does not wait out the undo deadline there; what it cannot remove is left to reconciliation.
+ * Makes one attempt at an undo on a host that already failed during this deployment, so the
+ * rollback does not wait out the undo deadline there. Reconciliation removes what remains.
  */
 export function failedHostUndoSteps() {
   return proxyActivities<Activities>({
@@ -118,9 +117,9 @@ export function isHostFailure(error: unknown): boolean {
 }
 
 /**
- * Runs a step on a host. When the host stopped answering until the step's deadline, the step
- * fails with one non-retryable HostFailed failure that names the host, the step and the last
- * error, and the host is added to `failedHosts` so the rollback does not wait for it again.
+ * Runs a step on a host. When the host did not respond before the step's deadline, the
+ * step fails with one non-retryable HostFailed failure naming the host, the step and the last
+ * error. The host is then added to `failedHosts`, so the rollback does not wait for it again.
  */
 export async function onHostStep<T>(
   host: string,

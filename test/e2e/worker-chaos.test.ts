@@ -28,7 +28,7 @@ const RUN = randomUUID().slice(0, 6);
 const STACKS = 20;
 const IDLE = 'trap "exit 0" TERM; while :; do sleep 1; done';
 const REPLY_DELAYS = 'ensureImage=1500,startContainer=1500,awaitHealthy=800';
-/** Temporal's PENDING_ACTIVITY_STATE_STARTED: a worker took the task and has not answered. */
+/** Temporal's PENDING_ACTIVITY_STATE_STARTED: a worker took the task and has not replied. */
 const STARTED = 2;
 
 let lab: LabHost[];
@@ -83,7 +83,7 @@ function chaosStack(index: number) {
   };
 }
 
-/** Activity types the current worker process has started and not yet answered, per workflow. */
+/** Activity types the current worker process has started and not yet completed, per workflow. */
 async function activitiesInFlight(workflowIds: string[]): Promise<string[]> {
   const pid = graphium.workerPid();
   if (pid === undefined) return [];

@@ -18,7 +18,7 @@ function hostIndex(host: LabHost): number {
   return Number(match[1]);
 }
 
-/** Takes the host's link to the lab bridge down: its daemon stops answering, nothing is refused. */
+/** Takes the host's link to the lab bridge down: its daemon stops responding, and no connection is rejected. */
 export async function cutLink(host: LabHost): Promise<void> {
   await run('ip', ['link', 'set', `graphium-v${hostIndex(host)}`, 'down']);
 }
