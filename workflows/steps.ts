@@ -46,7 +46,8 @@ export function dockerSteps(deadlines: Required<StepDeadlines>) {
 }
 
 /**
- * Pulls can take minutes, so they heartbeat on every progress event and get five attempts; a host that does not respond at all still fails at the host deadline.
+ * Pulls can take minutes, so they heartbeat on every progress event and get five attempts. A
+ * host that does not respond at all still fails within those attempts.
  */
 export function imageSteps(deadlines: Required<StepDeadlines>) {
   return proxyActivities<Activities>({
