@@ -6,6 +6,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Logger } from '../lib/logger';
+import { codecRoutes } from './codec';
 import type { AppDeps, AppEnv } from './context';
 import { deploymentRoutes } from './deployments';
 import { PayloadTooLargeError, createErrorHandler, notFoundHandler } from './errors';
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/deployments', deploymentRoutes(routeDeps));
   app.route('/stacks', stackRoutes(routeDeps));
   app.route('/orphans', orphanRoutes(routeDeps));
+  app.route('/codec', codecRoutes(routeDeps));
 
   app.onError(createErrorHandler(logger));
   app.notFound(notFoundHandler);

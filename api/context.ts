@@ -1,4 +1,5 @@
 /** The dependencies every route module receives, and the Hono environment they share. */
+import type { PayloadCodec } from '@temporalio/common';
 import type { RequestIdVariables } from 'hono/request-id';
 import type { Database } from '../db/client';
 import type { Logger } from '../lib/logger';
@@ -28,6 +29,8 @@ export interface AppDeps {
   gatherFacts?: (hosts: readonly HostRecord[]) => Promise<Record<string, HostFacts>>;
   /** Weights of the placement score. Default: DEFAULT_WEIGHTS. */
   placementWeights?: PlacementWeights;
+  /** Encrypts and decrypts Temporal payloads for `/codec`. Default: none, so `/codec` answers 503. */
+  payloadCodec?: PayloadCodec;
 }
 
 export interface AppEnv {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_WEIGHTS, type PlacementWeights } from '../core/placement';
+import { parseCodecKeys, type CodecKey } from './codec';
 import { DEFAULT_DEADLINES, type StepDeadlines } from '../workflows/contract';
 
 /** Log levels pino accepts, plus `silent` for tests. */
@@ -40,6 +41,11 @@ export interface Config {
   searchAttributes: boolean;
   /** Fault injection for tests: activity name to milliseconds its reply is held back. Default: none. */
   replyDelays: Record<string, number>;
+  /**
+   * Keys that encrypt Temporal payloads, from GRAPHIUM_CODEC_KEYS; the first encrypts. Absent: the
+   * service uses `<dataDir>/codec-keys`, creating it on first start (see lib/codec-keys.ts).
+   */
+  codecKeys?: CodecKey[];
 }
 
 /** Raised when an environment variable contains a value the service cannot use. */
@@ -66,6 +72,16 @@ const seconds = z.coerce
   .int('must be a whole number of seconds')
   .min(1, 'must be from 1 to 86400 seconds')
   .max(86_400, 'must be from 1 to 86400 seconds');
+
+/** Reads `id:base64key` entries; the message of a bad entry never contains key material. */
+const codecKeys = z.string().transform((text, context): CodecKey[] => {
+  try {
+    return parseCodecKeys(text);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 /** Reads `ensureImage=1500,startContainer=800`: activity names and milliseconds. */
 const replyDelays = z.string().transform((text, context): Record<string, number> => {
@@ -122,6 +138,7 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   GRAPHIUM_PLACEMENT_WEIGHTS: placementWeights.optional(),
   GRAPHIUM_TEST_REPLY_DELAYS: replyDelays.optional(),
+  GRAPHIUM_CODEC_KEYS: codecKeys.optional(),
   GRAPHIUM_HOST_DEADLINE_SECONDS: seconds.default(DEFAULT_DEADLINES.hostSeconds),
   GRAPHIUM_UNDO_DEADLINE_SECONDS: seconds.default(DEFAULT_DEADLINES.undoSeconds),
   GRAPHIUM_RECONCILE_RETRY_SECONDS: seconds.default(DEFAULT_DEADLINES.reconcileRetrySeconds),
@@ -135,7 +152,7 @@ function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /** Variables whose value may carry a password, so messages never echo them. */
-const SECRET_VARIABLES = new Set(['DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['GRAPHIUM_CODEC_KEYS', 'DATABASE_URL']);
 
 function describeIssues(error: z.ZodError, env: Record<string, string>): string {
   const sentences = error.issues.map((issue) => {
@@ -172,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     logLevel: values.LOG_LEVEL,
     placementWeights: values.GRAPHIUM_PLACEMENT_WEIGHTS ?? DEFAULT_WEIGHTS,
     replyDelays: values.GRAPHIUM_TEST_REPLY_DELAYS ?? {},
+    codecKeys: values.GRAPHIUM_CODEC_KEYS,
     deadlines: {
       hostSeconds: values.GRAPHIUM_HOST_DEADLINE_SECONDS,
       undoSeconds: values.GRAPHIUM_UNDO_DEADLINE_SECONDS,

@@ -10,6 +10,8 @@ import { createApp } from '../api/app';
 import { createTemporalDeployer } from '../api/deployer';
 import { startApiServer, type ApiServer } from '../api/server';
 import { openDatabase, type DatabaseHandle } from '../db/client';
+import { AesGcmPayloadCodec } from './codec';
+import { resolveCodecKeys } from './codec-keys';
 import type { Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { startTemporalDevServer, type DevServer } from './temporal-dev';
@@ -65,7 +67,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 
     const connection = await Connection.connect({ address: temporalAddress });
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: config.temporalNamespace });
+    // The worker, the API's client and the codec endpoint must share keys, or payloads one writes
+    // cannot be read by the others.
+    const codecKeys = resolveCodecKeys({ configured: config.codecKeys, dataDir: config.dataDir, logger });
+    const payloadCodec = new AesGcmPayloadCodec(codecKeys);
+    const dataConverter = { payloadCodecs: [payloadCodec] };
+    const client = new Client({ connection, namespace: config.temporalNamespace, dataConverter });
 
     let worker: GraphiumWorker | undefined;
     if (options.worker) {
@@ -75,6 +82,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         db: database.db,
         placementWeights: config.placementWeights,
         replyDelays: config.replyDelays,
+        dataConverter,
       });
       const running = worker.run();
       running.catch((error) => logger.fatal({ err: error }, 'worker stopped with an error'));
@@ -94,6 +102,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         temporalUiUrl,
         namespace: config.temporalNamespace,
         placementWeights: config.placementWeights,
+        payloadCodec,
       });
       api = await startApiServer(app, { host: config.host, port: config.port });
       stops.push(api.close);

@@ -14,7 +14,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
-import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
+import type { DataConverter, LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import { createActivities } from '../activities';
 import type { PlacementWeights } from '../core/placement';
 import type { Database } from '../db/client';
@@ -89,6 +89,11 @@ export interface WorkerOptions {
    * unreported. Default: none.
    */
   replyDelays?: Record<string, number>;
+  /**
+   * Converts workflow and activity payloads; it must match the clients' converter. Default: the
+   * SDK's, with no encryption.
+   */
+  dataConverter?: DataConverter;
 }
 
 export interface GraphiumWorker {
@@ -107,6 +112,7 @@ export async function createWorker(options: WorkerOptions): Promise<GraphiumWork
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle: await workflowBundle(),
+    dataConverter: options.dataConverter,
     activities: delayReplies(
       createActivities({ db: options.db, placementWeights: options.placementWeights }),
       options.replyDelays ?? {},

@@ -20,6 +20,7 @@ import {
   labDocker,
   registerLabHosts,
   startTestGraphium,
+  testDataConverter,
   waitForStatus,
   type TestGraphium,
 } from '../support/graphium';
@@ -133,7 +134,7 @@ describe.skipIf(!labAvailable())('a worker killed again and again', () => {
       databaseUrl: postgres.url,
     });
     connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
+    client = new Client({ connection, dataConverter: testDataConverter() });
     await graphium.startWorker({ GRAPHIUM_TEST_REPLY_DELAYS: REPLY_DELAYS });
     await registerLabHosts(graphium, lab);
   });

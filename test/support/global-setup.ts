@@ -7,12 +7,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { formatCodecKeys, generateCodecKey } from '../../lib/codec';
 import { startTemporalDevServer } from '../../lib/temporal-dev';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     temporalUiUrl: string;
+    /**
+     * Payload encryption keys in the GRAPHIUM_CODEC_KEYS form, one set for the whole run, so a
+     * worker of one test file can still read workflows that an earlier file left running.
+     */
+    codecKeys: string;
   }
 }
 
@@ -25,6 +31,7 @@ export default async function setup(project: TestProject) {
   });
   project.provide('temporalAddress', server.address);
   project.provide('temporalUiUrl', server.uiUrl);
+  project.provide('codecKeys', formatCodecKeys([generateCodecKey('test')]));
   return async () => {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });

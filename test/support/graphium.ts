@@ -6,11 +6,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import Docker from 'dockerode';
+import { inject } from 'vitest';
 import { createApp } from '../../api/app';
 import { createTemporalDeployer } from '../../api/deployer';
 import { startApiServer, type ApiServer } from '../../api/server';
 import { openDatabase, type DatabaseHandle } from '../../db/client';
+import { AesGcmPayloadCodec, parseCodecKeys } from '../../lib/codec';
 import { silentLogger } from '../../lib/logger';
 import type { LabHost } from '../../lib/lab';
 import type { StepDeadlines } from '../../workflows/contract';
@@ -33,6 +36,11 @@ export interface TestGraphium {
   ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
+/** Returns the data converter of the test run's payload keys, which the worker processes get too. */
+export function testDataConverter(): DataConverter & { payloadCodecs: [AesGcmPayloadCodec] } {
+  return { payloadCodecs: [new AesGcmPayloadCodec(parseCodecKeys(inject('codecKeys')))] };
+}
+
 export async function startTestGraphium(options: {
   temporalAddress: string;
   databaseUrl: string;
@@ -41,13 +49,15 @@ export async function startTestGraphium(options: {
 }): Promise<TestGraphium> {
   const database: DatabaseHandle = await openDatabase({ url: options.databaseUrl });
   const connection = await Connection.connect({ address: options.temporalAddress });
-  const client = new Client({ connection });
+  const dataConverter = testDataConverter();
+  const client = new Client({ connection, dataConverter });
   const app = createApp({
     db: database.db,
     logger: silentLogger(),
     deployer: createTemporalDeployer(client, { deadlines: options.deadlines }),
     temporalUiUrl: 'http://127.0.0.1:8343',
     namespace: 'default',
+    payloadCodec: dataConverter.payloadCodecs[0],
   });
   const api: ApiServer = await startApiServer(app, { host: '127.0.0.1', port: 0 });
   let worker: ChildProcess | undefined;
@@ -62,6 +72,7 @@ export async function startTestGraphium(options: {
         ...process.env,
         DATABASE_URL: options.databaseUrl,
         TEMPORAL_ADDRESS: options.temporalAddress,
+        GRAPHIUM_CODEC_KEYS: inject('codecKeys'),
         LOG_LEVEL: 'info',
         ...env,
       },
