@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { StackSpec } from '../core/model';
 import { stackSlug } from '../core/names';
+import { redactStack } from '../core/secrets';
 import {
   ACTIVE_DEPLOYMENT_STATUSES,
   deleteDeployment,
@@ -96,7 +97,8 @@ export function deploymentRoutes(deps: AppDeps): Hono<AppEnv> {
       stackSlug: stackSlug(stack.name),
       workflowId: deployWorkflowId(stack.name),
       strategy: stack.placement,
-      spec: stack,
+      // The workflow gets the real values; the row keeps secret ones redacted.
+      spec: redactStack(stack),
       warnings,
     });
     const log = deps.logger.child({ deploymentId: row.id, stack: row.stackSlug });

@@ -14,6 +14,7 @@ import { validate } from './validation';
 export const REQUEST_FIELDS = [
   'strict',
   'variables',
+  'secretVariables',
   'strategy',
   'datacenter',
   'targetHosts',
@@ -24,6 +25,8 @@ export interface DeploymentRequest {
   document: unknown;
   strict?: boolean;
   variables?: unknown;
+  /** Variables whose values are redacted wherever the stack is stored or shown. */
+  secretVariables?: unknown;
   placement: { strategy?: unknown; datacenter?: unknown; targetHosts?: unknown; hostConstraints?: unknown };
 }
 
@@ -59,6 +62,7 @@ function withFields(base: { document: unknown }, body: Record<string, unknown>):
     ...base,
     strict,
     variables: body.variables,
+    secretVariables: body.secretVariables,
     placement: {
       strategy: body.strategy,
       datacenter: body.datacenter,
@@ -107,6 +111,7 @@ export async function parseRequestStack(db: Database, request: DeploymentRequest
   const result = parseStack(request.document, {
     strict: request.strict,
     variables: request.variables,
+    secretVariables: request.secretVariables,
     request: request.placement,
     knownHosts,
   });

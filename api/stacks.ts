@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { stackSlug } from '../core/names';
+import { redactStack } from '../core/secrets';
 import {
   isActiveStatus,
   listStacks,
@@ -80,7 +81,7 @@ export function stackRoutes(deps: AppDeps): Hono<AppEnv> {
     const valid = result.errors.length === 0;
     return c.json({
       valid,
-      stack: valid ? (result.stack ?? null) : null,
+      stack: valid && result.stack ? redactStack(result.stack) : null,
       plan,
       errors: result.errors,
       warnings: result.warnings,

@@ -7,6 +7,7 @@ import {
   type Deployment,
   type DeploymentContainer,
 } from '../db/repository';
+import { redactStack } from '../core/secrets';
 import type { AppDeps } from './context';
 
 /** Link to a workflow run in the Temporal web UI; without a run id it opens the latest run. */
@@ -108,7 +109,8 @@ export async function deploymentDetail(deps: AppDeps, stored: Deployment) {
 
   return {
     ...deploymentSummary(deps, row),
-    spec: row.spec,
+    // Rows are stored redacted; redacting again guards rows written by another path.
+    spec: redactStack(row.spec),
     warnings: row.warnings,
     placement: row.placement,
     failure: row.failure,

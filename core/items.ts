@@ -82,6 +82,8 @@ export interface ItemContext {
   variables: Readonly<Record<string, string>>;
   /** Collects the names of the variables that some placeholder used. */
   usedVariables: Set<string>;
+  /** Names among `variables` that came from the request's `secretVariables`. Default: none. */
+  secretVariables?: ReadonlySet<string>;
   /** Maps a service reference (a name or an `@id`) to a service name. */
   resolveService(reference: string): string;
   /** Maps a host reference (a name or an `@id`) to a registered host name. */
@@ -120,11 +122,11 @@ export function readServiceItem(
   const image = readImage(item, path, log);
   const command = readFullCommand(item, path, log);
   const rawEnvironment = readEnvironment(item, path, log);
-  const environment = fillEnvironment(
+  const { environment, secretKeys } = fillEnvironment(
     rawEnvironment.values,
     rawEnvironment.path,
     name ?? path,
-    context.variables,
+    { values: context.variables, secret: context.secretVariables ?? new Set() },
     context.usedVariables,
     log,
   );
@@ -169,6 +171,7 @@ export function readServiceItem(
     sourcePath: path,
   };
   if (command) service.command = command;
+  if (secretKeys.length > 0) service.secretEnvironment = secretKeys;
   if (healthCheck) service.healthCheck = healthCheck;
   if (pin.host !== undefined) service.targetHost = pin.host;
   if (restartPolicy) service.restartPolicy = restartPolicy;

@@ -127,6 +127,11 @@ export interface ServiceSpec {
   image: string;
   command?: string[];
   environment: Record<string, string>;
+  /**
+   * Keys of `environment` whose value contains the text of a secret variable. The database and
+   * API responses show those values as REDACTED (core/secrets.ts). Absent: none.
+   */
+  secretEnvironment?: string[];
   ports: PortSpec[];
   healthCheck?: HealthCheck;
   dependencies: Dependency[];

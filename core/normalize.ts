@@ -169,16 +169,17 @@ export function collectVolumes(output: DialectOutput, log: IssueLog): void {
   output.stack.volumes = [...volumes.values()].filter((volume) => mounted.has(volume.name));
 }
 
-/** Warns about each request variable that no placeholder uses. */
+/** Warns about each variable of the request field `field` that no placeholder uses. */
 export function warnUnusedVariables(
   variables: Readonly<Record<string, string>>,
   used: Set<string>,
   log: IssueLog,
+  field: 'variables' | 'secretVariables' = 'variables',
 ) {
   for (const name of Object.keys(variables)) {
     if (used.has(name)) continue;
     log.warn(
-      childPath(childPath(REQUEST_PATH, 'variables'), name),
+      childPath(childPath(REQUEST_PATH, field), name),
       `variable "${name}" is not used by any \${${name}} placeholder in an environment value.`,
     );
   }

@@ -25,6 +25,11 @@ export interface ParseOptions {
   strict?: boolean;
   /** Values for `${NAME}` placeholders in environment values, as sent with a deploy request. */
   variables?: unknown;
+  /**
+   * Like `variables`, but every environment value that uses one is listed in the service's
+   * `secretEnvironment`, and messages never show these values.
+   */
+  secretVariables?: unknown;
   /** Placement fields sent with a deploy request; they take precedence over the file's. */
   request?: RequestHints;
   /** Names of the registered hosts; when given, every host the stack or request names must be one. */
@@ -67,7 +72,10 @@ const DIALECTS: readonly Dialect[] = [
 export function parseStack(document: unknown, options: ParseOptions = {}): ParseResult {
   if (isWrappedItemList(document)) return parseWrappedItemList(document, options);
   const log = new IssueLog(options.strict ?? false);
-  const variables = readVariables(options.variables, log);
+  const plainVariables = readVariables(options.variables, 'variables', log);
+  const secretVariables = readVariables(options.secretVariables, 'secretVariables', log);
+  rejectDoubleVariables(plainVariables, secretVariables, log);
+  const variables = { ...plainVariables, ...secretVariables };
   const requestHints = readRequestHints(options.request ?? {}, log);
   const dialect = isObject(document) ? DIALECTS.find((candidate) => candidate.matches(document)) : undefined;
   if (!dialect) {
@@ -79,6 +87,7 @@ export function parseStack(document: unknown, options: ParseOptions = {}): Parse
   const context: ItemContext = {
     variables,
     usedVariables: used,
+    secretVariables: new Set(Object.keys(secretVariables)),
     resolveService: (reference) => reference,
     resolveHost: (reference) => reference,
   };
@@ -86,7 +95,8 @@ export function parseStack(document: unknown, options: ParseOptions = {}): Parse
   applyHints(output, requestHints, log);
   if (options.knownHosts) checkKnownHosts(output, options.knownHosts, log);
   collectVolumes(output, log);
-  warnUnusedVariables(variables, used, log);
+  warnUnusedVariables(plainVariables, used, log);
+  warnUnusedVariables(secretVariables, used, log, 'secretVariables');
   validateStack(output.stack, output.source, log, output.items);
   const result: ParseResult = { errors: log.errors, warnings: log.warnings };
   if (log.errors.length === 0) result.stack = output.stack;
@@ -126,14 +136,22 @@ function parseWrappedItemList(
   return { stack: { ...result.stack, services }, errors, warnings };
 }
 
-/** Reads the request's `variables`: an object of strings, by variable name. */
-function readVariables(value: unknown, log: IssueLog): Record<string, string> {
-  const path = childPath(REQUEST_PATH, 'variables');
+/**
+ * Reads the request's `variables` or `secretVariables`: an object of strings, by variable name.
+ * Messages about `secretVariables` name the type of a wrong value, never the value.
+ */
+function readVariables(
+  value: unknown,
+  field: 'variables' | 'secretVariables',
+  log: IssueLog,
+): Record<string, string> {
+  const path = childPath(REQUEST_PATH, field);
+  const describe = field === 'secretVariables' ? describeType : describeValue;
   if (value === undefined) return {};
   if (!isObject(value)) {
     log.error(
       path,
-      `variables must be an object of strings, such as {"DB_PASSWORD": "..."}, got ${describeValue(value)}.`,
+      `${field} must be an object of strings, such as {"DB_PASSWORD": "..."}, got ${describe(value)}.`,
     );
     return {};
   }
@@ -147,10 +165,31 @@ function readVariables(value: unknown, log: IssueLog): Record<string, string> {
     } else if (typeof entry === 'string') {
       entries.push([name, entry]);
     } else {
-      log.error(childPath(path, name), `variable ${name} must be a string, got ${describeValue(entry)}.`);
+      log.error(childPath(path, name), `variable ${name} must be a string, got ${describe(entry)}.`);
     }
   }
   return Object.fromEntries(entries);
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** Records an error for each name sent in both fields, because only one value can fill it. */
+function rejectDoubleVariables(
+  plain: Readonly<Record<string, string>>,
+  secret: Readonly<Record<string, string>>,
+  log: IssueLog,
+): void {
+  for (const name of Object.keys(secret)) {
+    if (!Object.hasOwn(plain, name)) continue;
+    log.error(
+      childPath(childPath(REQUEST_PATH, 'secretVariables'), name),
+      `variable ${name} is sent in both variables and secretVariables. Send it in secretVariables only.`,
+    );
+  }
 }
 
 function describeDialects(): string {

@@ -45,29 +45,40 @@ export function fill(value: string, variables: Readonly<Record<string, string>>)
   return { value: filled, problems, used };
 }
 
+/** The request's variables by name, and which of those names are secret. */
+export interface RequestVariables {
+  values: Readonly<Record<string, string>>;
+  secret: ReadonlySet<string>;
+}
+
 /**
  * Fills the placeholders of every value of a service's `environment`, recording an error at the
  * key's path for each missing variable or malformed placeholder. `service` names the item in the
- * messages. Returns the filled environment and adds the names of the variables used to `used`.
+ * messages. Adds the names of the variables used to `used`.
+ *
+ * Returns the filled environment and, as `secretKeys`, the keys whose value received the text of
+ * a secret variable, in the order of `environment`.
  */
 export function fillEnvironment(
   environment: Record<string, string>,
   path: string,
   service: string,
-  variables: Readonly<Record<string, string>>,
+  variables: RequestVariables,
   used: Set<string>,
   log: IssueLog,
-): Record<string, string> {
+): { environment: Record<string, string>; secretKeys: string[] } {
   const entries: [string, string][] = [];
+  const secretKeys: string[] = [];
   for (const [key, raw] of Object.entries(environment)) {
-    const result = fill(raw, variables);
+    const result = fill(raw, variables.values);
     for (const name of result.used) used.add(name);
     for (const problem of result.problems) {
       log.error(childPath(path, key), describeProblem(problem, service, key));
     }
+    if (result.used.some((name) => variables.secret.has(name))) secretKeys.push(key);
     entries.push([key, result.value]);
   }
-  return Object.fromEntries(entries);
+  return { environment: Object.fromEntries(entries), secretKeys };
 }
 
 function describeProblem(problem: PlaceholderProblem, service: string, key: string): string {

@@ -117,7 +117,7 @@ describe('POST /deployments validation', () => {
         path: '$.dryRun',
         message:
           'unknown key "dryRun"; a deployment request has only "stack", "strict", "variables", ' +
-          '"strategy", "datacenter", "targetHosts", "hostConstraints"',
+          '"secretVariables", "strategy", "datacenter", "targetHosts", "hostConstraints"',
       },
     ]);
     expect(api.deployer.calls).toEqual([]);
