@@ -6,6 +6,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Logger } from '../lib/logger';
+import { bearerAuth } from './auth';
 import { codecRoutes } from './codec';
 import type { AppDeps, AppEnv } from './context';
 import { deploymentRoutes } from './deployments';
@@ -30,6 +31,7 @@ function requestLogger(logger: Logger): MiddlewareHandler<AppEnv> {
         method: c.req.method,
         path: c.req.path,
         status: c.res.status,
+        token: c.get('tokenName'),
         elapsedMs: Math.round(performance.now() - started),
       },
       'request handled',
@@ -59,6 +61,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       },
     }),
   );
+
+  if (deps.apiTokens) app.use(bearerAuth(deps.apiTokens));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/hosts', hostRoutes(routeDeps));

@@ -5,6 +5,7 @@ import type { Database } from '../db/client';
 import type { Logger } from '../lib/logger';
 import type { HostFacts, HostRecord } from '../core/model';
 import type { PlacementWeights } from '../core/placement';
+import type { ApiToken } from './auth';
 import type { Deployer } from './deployer';
 
 /** Result of asking a newly registered host's Docker daemon for its version. */
@@ -31,8 +32,16 @@ export interface AppDeps {
   placementWeights?: PlacementWeights;
   /** Encrypts and decrypts Temporal payloads for `/codec`. Default: none, so `/codec` answers 503. */
   payloadCodec?: PayloadCodec;
+  /**
+   * Bearer tokens the API accepts. The service always sets them; leaving them out turns
+   * authentication off, which only tests of other concerns do.
+   */
+  apiTokens?: readonly ApiToken[];
 }
 
 export interface AppEnv {
-  Variables: RequestIdVariables;
+  Variables: RequestIdVariables & {
+    /** Name of the token that authenticated the request. */
+    tokenName?: string;
+  };
 }

@@ -4,7 +4,9 @@
  * a message that names the variable.
  */
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseTokens, type ApiToken } from '../api/auth';
 import { DEFAULT_WEIGHTS, type PlacementWeights } from '../core/placement';
 import { parseCodecKeys, type CodecKey } from './codec';
 import { DEFAULT_DEADLINES, type StepDeadlines } from '../workflows/contract';
@@ -46,6 +48,11 @@ export interface Config {
    * service uses `<dataDir>/codec-keys`, creating it on first start (see lib/codec-keys.ts).
    */
   codecKeys?: CodecKey[];
+  /**
+   * Bearer tokens of the API, from GRAPHIUM_API_TOKENS or the file GRAPHIUM_API_TOKENS_FILE.
+   * Absent: the service uses the token in `<dataDir>/api-token`, creating it on first start.
+   */
+  apiTokens?: ApiToken[];
 }
 
 /** Raised when an environment variable contains a value the service cannot use. */
@@ -72,6 +79,16 @@ const seconds = z.coerce
   .int('must be a whole number of seconds')
   .min(1, 'must be from 1 to 86400 seconds')
   .max(86_400, 'must be from 1 to 86400 seconds');
+
+/** Reads `name:role:secret` entries; the message of a bad entry never contains a secret. */
+const apiTokens = z.string().transform((text, context): ApiToken[] => {
+  try {
+    return parseTokens(text);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 /** Reads `id:base64key` entries; the message of a bad entry never contains key material. */
 const codecKeys = z.string().transform((text, context): CodecKey[] => {
@@ -139,6 +156,8 @@ const environmentSchema = z.object({
   GRAPHIUM_PLACEMENT_WEIGHTS: placementWeights.optional(),
   GRAPHIUM_TEST_REPLY_DELAYS: replyDelays.optional(),
   GRAPHIUM_CODEC_KEYS: codecKeys.optional(),
+  GRAPHIUM_API_TOKENS: apiTokens.optional(),
+  GRAPHIUM_API_TOKENS_FILE: z.string().optional(),
   GRAPHIUM_HOST_DEADLINE_SECONDS: seconds.default(DEFAULT_DEADLINES.hostSeconds),
   GRAPHIUM_UNDO_DEADLINE_SECONDS: seconds.default(DEFAULT_DEADLINES.undoSeconds),
   GRAPHIUM_RECONCILE_RETRY_SECONDS: seconds.default(DEFAULT_DEADLINES.reconcileRetrySeconds),
@@ -152,7 +171,7 @@ function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /** Variables whose value may carry a password, so messages never echo them. */
-const SECRET_VARIABLES = new Set(['GRAPHIUM_CODEC_KEYS', 'DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['GRAPHIUM_CODEC_KEYS', 'DATABASE_URL', 'GRAPHIUM_API_TOKENS']);
 
 function describeIssues(error: z.ZodError, env: Record<string, string>): string {
   const sentences = error.issues.map((issue) => {
@@ -190,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     placementWeights: values.GRAPHIUM_PLACEMENT_WEIGHTS ?? DEFAULT_WEIGHTS,
     replyDelays: values.GRAPHIUM_TEST_REPLY_DELAYS ?? {},
     codecKeys: values.GRAPHIUM_CODEC_KEYS,
+    apiTokens: values.GRAPHIUM_API_TOKENS ?? readTokensFile(values.GRAPHIUM_API_TOKENS_FILE, cwd),
     deadlines: {
       hostSeconds: values.GRAPHIUM_HOST_DEADLINE_SECONDS,
       undoSeconds: values.GRAPHIUM_UNDO_DEADLINE_SECONDS,
@@ -197,4 +217,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     },
     searchAttributes: values.GRAPHIUM_SEARCH_ATTRIBUTES === 'on',
   };
+}
+
+/** Reads the tokens file named by GRAPHIUM_API_TOKENS_FILE, or returns undefined when none is named. */
+function readTokensFile(file: string | undefined, cwd: string): ApiToken[] | undefined {
+  if (file === undefined) return undefined;
+  const resolved = path.resolve(cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(resolved, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`GRAPHIUM_API_TOKENS_FILE: cannot read ${resolved}: ${(error as Error).message}`);
+  }
+  try {
+    return parseTokens(text);
+  } catch (error) {
+    throw new ConfigError(`GRAPHIUM_API_TOKENS_FILE (${resolved}): ${(error as Error).message}`);
+  }
 }

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app';
+import { localToken, type ApiToken } from '../api/auth';
 import { createTemporalDeployer } from '../api/deployer';
 import { startApiServer, type ApiServer } from '../api/server';
 import { openDatabase, type DatabaseHandle } from '../db/client';
@@ -26,6 +27,8 @@ export interface ServiceOptions {
 
 export interface RunningService {
   apiUrl?: string;
+  /** A token the API accepts with role admin, for callers in this process such as the demo. */
+  apiToken?: string;
   temporalAddress: string;
   temporalUiUrl: string;
   database: DatabaseHandle;
@@ -91,7 +94,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     }
 
     let api: ApiServer | undefined;
+    let apiToken: string | undefined;
     if (options.api) {
+      const apiTokens = resolveTokens(config, logger);
+      apiToken = apiTokens.find((token) => token.role === 'admin')?.secret;
       const app = createApp({
         db: database.db,
         logger,
@@ -102,6 +108,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         temporalUiUrl,
         namespace: config.temporalNamespace,
         placementWeights: config.placementWeights,
+        apiTokens,
         payloadCodec,
       });
       api = await startApiServer(app, { host: config.host, port: config.port });
@@ -109,9 +116,20 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       logger.info({ url: api.url }, 'API listening');
     }
 
-    return { apiUrl: api?.url, temporalAddress, temporalUiUrl, database, client, logger, stop };
+    return { apiUrl: api?.url, apiToken, temporalAddress, temporalUiUrl, database, client, logger, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** Returns the configured API tokens, or the local token of the data directory when none are. */
+function resolveTokens(config: Config, logger: Logger): ApiToken[] {
+  if (config.apiTokens && config.apiTokens.length > 0) return config.apiTokens;
+  const token = localToken(config.dataDir);
+  logger.info(
+    { file: join(config.dataDir, 'api-token') },
+    'no GRAPHIUM_API_TOKENS configured; the API accepts the admin token in this file',
+  );
+  return [token];
 }

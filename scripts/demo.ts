@@ -48,10 +48,15 @@ async function startLab(): Promise<LabHost[]> {
   return ensureLab(3);
 }
 
+/** The admin token of the API this demo started, sent with every call. */
+let apiToken = '';
+
 async function call(apiUrl: string, method: string, path: string, body?: unknown) {
+  const headers: Record<string, string> = { authorization: `Bearer ${apiToken}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`${apiUrl}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -187,9 +192,15 @@ async function main(): Promise<void> {
   const service = await startService({ config, api: true, worker: true, logger });
   stopService = service.stop;
   const apiUrl = service.apiUrl!;
+  apiToken = service.apiToken!;
   say(`    API          ${apiUrl}`);
   say(`    Temporal UI  ${service.temporalUiUrl}`);
   say(`    log          ${logFile}`);
+  if (!config.apiTokens) {
+    say(
+      `    API token    ${join(config.dataDir, 'api-token')} (send "Authorization: Bearer <its contents>")`,
+    );
+  }
 
   say('==> registering the lab hosts');
   await registerHosts(apiUrl, lab);

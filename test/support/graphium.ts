@@ -4,6 +4,7 @@
  * while the API and the database stay up. Both share a real PostgreSQL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -48,6 +49,7 @@ export async function startTestGraphium(options: {
   deadlines?: StepDeadlines;
 }): Promise<TestGraphium> {
   const database: DatabaseHandle = await openDatabase({ url: options.databaseUrl });
+  const apiToken = randomBytes(24).toString('hex');
   const connection = await Connection.connect({ address: options.temporalAddress });
   const dataConverter = testDataConverter();
   const client = new Client({ connection, dataConverter });
@@ -56,6 +58,7 @@ export async function startTestGraphium(options: {
     logger: silentLogger(),
     deployer: createTemporalDeployer(client, { deadlines: options.deadlines }),
     temporalUiUrl: 'http://127.0.0.1:8343',
+    apiTokens: [{ name: 'test', role: 'admin', secret: apiToken }],
     namespace: 'default',
     payloadCodec: dataConverter.payloadCodecs[0],
   });
@@ -99,9 +102,11 @@ export async function startTestGraphium(options: {
   };
 
   const request = async (method: string, path: string, body?: unknown) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${apiToken}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(`${api.url}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
