@@ -15,11 +15,12 @@ import { ensureImage, removeById, removeServiceContainer, startContainer } from 
 import { dockerFor, dockerMessage, onHost } from './docker';
 import { gatherFacts } from './host-facts';
 import { awaitHealthy } from './health';
-import { removeDeploymentLeftovers } from './leftovers';
+import { removeDeploymentLeftovers, type LeftoversInput } from './leftovers';
 import { ensureNetwork, ensureVolume, listStackResources, removeResource } from './resources';
 import {
   loadHosts,
   markStackRemoved,
+  newerLiveDeployment,
   markStackRemoving,
   recordTeardownFailure,
   saveOutcome,
@@ -71,7 +72,16 @@ export function createActivities({ db, placementWeights }: ActivityDeps) {
     ensureVolume: hostBound(ensureVolume),
     removeResource: hostBound(removeResource),
     runAction: hostBound(runAction),
-    removeDeploymentLeftovers: hostBound(removeDeploymentLeftovers),
+
+    /**
+     * Removes a rolled back deployment's leftovers on one host, reached through its current
+     * registration. A host no longer registered fails without retry.
+     */
+    async removeDeploymentLeftovers(input: LeftoversInput) {
+      const host = await registeredHost(db, input.host.name);
+      const newerDeploymentId = await newerLiveDeployment(db, input.deploymentId);
+      return onHost(host, () => removeDeploymentLeftovers({ ...input, host, newerDeploymentId }));
+    },
 
     async planPlacement({ deploymentId, stack }: PlanInput): Promise<PlanResult> {
       const registered = await loadHosts(db);

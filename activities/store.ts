@@ -169,12 +169,20 @@ export async function stackHostNames(db: Database, stackSlug: string): Promise<s
 
 /** The state of the removal of what a rollback could not reach, kept in the rollback report. */
 export interface ReconciliationRecord {
-  status: 'pending' | 'done';
+  /** `incomplete`: the reconciliation ended but left something, listed in `removed[].left` or `failed`. */
+  status: 'pending' | 'done' | 'incomplete';
   workflowId: string;
   /** Hosts the reconciliation waits for or waited for. */
   hosts: string[];
   /** What the reconciliation removed per host, once done. */
-  removed?: { host: string; containers: string[]; resources: { kind: string; name: string }[] }[];
+  removed?: {
+    host: string;
+    containers: string[];
+    resources: { kind: string; name: string }[];
+    left?: { kind: string; name: string; reason: string }[];
+  }[];
+  /** Hosts the reconciliation could not clean, with the error. */
+  failed?: { host: string; error: string }[];
   finishedAt?: string;
 }
 
@@ -192,4 +200,29 @@ export async function saveReconciliation(
       updatedAt: new Date(),
     })
     .where(eq(deployments.id, deploymentId));
+}
+
+/**
+ * Returns the id of a deployment of the same stack, newer than `deploymentId`, that is starting
+ * or running, if there is one. Its containers may use the network and volumes the older one created.
+ */
+export async function newerLiveDeployment(db: Database, deploymentId: string): Promise<string | undefined> {
+  // Compared inside the database, because timestamps there are finer than JavaScript dates.
+  const older = db
+    .select({ stackSlug: deployments.stackSlug, createdAt: deployments.createdAt })
+    .from(deployments)
+    .where(eq(deployments.id, deploymentId))
+    .as('older');
+  const [newer] = await db
+    .select({ id: deployments.id })
+    .from(deployments)
+    .innerJoin(older, eq(deployments.stackSlug, older.stackSlug))
+    .where(
+      and(
+        sql`${deployments.createdAt} > ${older.createdAt}`,
+        inArray(deployments.status, ['accepted', 'deploying', 'running']),
+      ),
+    )
+    .limit(1);
+  return newer?.id;
 }

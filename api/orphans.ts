@@ -83,7 +83,14 @@ async function managedContainers(host: HostRecord): Promise<Omit<Orphan, 'deploy
 const removeSchema = z
   .object({
     containerIds: z
-      .array(z.string().regex(/^[0-9a-f]{12,64}$/, 'must be a container id from GET /orphans'))
+      .array(
+        z
+          .string()
+          .regex(
+            /^([0-9a-f]{12}|[0-9a-f]{64})$/,
+            'must be a 12 or 64 character container id from GET /orphans',
+          ),
+      )
       .min(1, 'must list at least one container id')
       .max(1000, 'must list at most 1000 container ids')
       .optional(),
@@ -114,7 +121,9 @@ export function orphanRoutes(deps: AppDeps): Hono<AppEnv> {
     const matched = new Set(
       chosen.flatMap((orphan) => [orphan.containerId, orphan.containerId.slice(0, 12)]),
     );
-    const skipped = [...(requested ?? [])].filter((id) => !matched.has(id));
+    const skipped = [...(requested ?? [])]
+      .filter((id) => !matched.has(id))
+      .map((containerId) => ({ containerId, reason: 'not an orphan on any host the audit reached' }));
 
     const removed: Orphan[] = [];
     const failed: (Orphan & { error: string })[] = [];

@@ -23,7 +23,7 @@ export interface CompensationReport {
    * The reconciliation that removes what the rollback could not, once the hosts answer; absent
    * when nothing was left. Its status turns `done` in the stored report when it ends.
    */
-  reconciliation?: { status: 'pending' | 'done'; workflowId: string; hosts: string[] };
+  reconciliation?: { status: 'pending' | 'done' | 'incomplete'; workflowId: string; hosts: string[] };
 }
 
 /** How the rollback retries: its deadline, and the hosts that already failed during the deploy. */

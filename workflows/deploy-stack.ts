@@ -102,10 +102,10 @@ export async function deployStack(rawInput: DeployInput): Promise<DeployResult> 
       compensate(deploymentId, compensations, progress, { deadlines, failedHosts }),
     );
     const leftovers = leftoverHosts(compensations, report);
-    if (leftovers.length > 0 && patched('reconcile-leftovers')) {
-      report.reconciliation = await CancellationScope.nonCancellable(() =>
-        startReconciliation(deploymentId, leftovers, deadlines.reconcileRetrySeconds),
-      );
+    const reconcile = leftovers.length > 0 && patched('reconcile-leftovers');
+    if (reconcile) {
+      const hosts = leftovers.map((h) => h.name);
+      report.reconciliation = { status: 'pending', workflowId: reconcileWorkflowId(deploymentId), hosts };
     }
     progress.phase = cancelled ? 'cancelled' : 'rolled back';
     const failure = cancelled
@@ -119,6 +119,12 @@ export async function deployStack(rawInput: DeployInput): Promise<DeployResult> 
         compensation: report,
       }),
     );
+    // Started after the outcome is stored, so its own `done` record cannot be overwritten by it.
+    if (reconcile) {
+      await CancellationScope.nonCancellable(() =>
+        startReconciliation(deploymentId, leftovers, deadlines.reconcileRetrySeconds),
+      );
+    }
     if (cancelled) {
       throw isCancellation(error) ? error : new CancelledFailure('the deployment was cancelled on request');
     }
@@ -437,7 +443,7 @@ async function startReconciliation(
   deploymentId: string,
   hosts: HostRecord[],
   retrySeconds: number,
-): Promise<NonNullable<CompensationReport['reconciliation']>> {
+): Promise<void> {
   const workflowId = reconcileWorkflowId(deploymentId);
   await startChild(reconcileDeployment, {
     workflowId,
@@ -449,5 +455,4 @@ async function startReconciliation(
     hosts: hosts.map((h) => h.name),
     workflowId,
   });
-  return { status: 'pending', workflowId, hosts: hosts.map((h) => h.name) };
 }

@@ -7,6 +7,7 @@ import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { LeftoversRemoved } from '../activities/leftovers';
 import type { HostRecord } from '../core/model';
+import { causeChain } from './compensation';
 import { DEFAULT_DEADLINES, ERROR_TYPES } from './contract';
 
 export interface ReconcileInput {
@@ -28,8 +29,9 @@ const records = proxyActivities<Activities>({
 
 /**
  * Removes the deployment's leftovers on each host, retrying a host until it responds. Hosts run
- * in parallel, so a host that stays down delays none of the others. A host removed from the registry
- * meanwhile ends its part. The result is stored in the deployment's rollback report.
+ * in parallel, so a host that stays down delays none of the others. A host removed from the
+ * registry meanwhile ends its part with an error. The result, with what could not be removed and
+ * why, is stored in the deployment's rollback report.
  */
 export async function reconcileDeployment(input: ReconcileInput): Promise<LeftoversRemoved[]> {
   const retrySeconds = input.retrySeconds ?? DEFAULT_DEADLINES.reconcileRetrySeconds;
@@ -44,23 +46,28 @@ export async function reconcileDeployment(input: ReconcileInput): Promise<Leftov
     },
   });
   const workflowId = reconcileWorkflowId(input.deploymentId);
+  const failed: { host: string; error: string }[] = [];
   const removed = await Promise.all(
     input.hosts.map(async (host): Promise<LeftoversRemoved> => {
       try {
         return await leftovers.removeDeploymentLeftovers({ host, deploymentId: input.deploymentId });
       } catch (error) {
-        log.error('reconciliation gave up on a host', { host: host.name, error: String(error) });
+        const message = causeChain(error).join(': ');
+        log.error('reconciliation failed on a host', { host: host.name, error: message });
+        failed.push({ host: host.name, error: message });
         return { host: host.name, containers: [], resources: [] };
       }
     }),
   );
+  const complete = failed.length === 0 && removed.every((r) => !r.left || r.left.length === 0);
   await records.recordReconciliation({
     deploymentId: input.deploymentId,
     reconciliation: {
-      status: 'done',
+      status: complete ? 'done' : 'incomplete',
       workflowId,
       hosts: input.hosts.map((h) => h.name),
       removed,
+      ...(failed.length > 0 ? { failed } : {}),
       finishedAt: new Date().toISOString(),
     },
   });

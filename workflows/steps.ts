@@ -83,6 +83,8 @@ export function healthSteps(deadlines: Required<StepDeadlines>, waitMs: number) 
 export function undoSteps(deadlines: Required<StepDeadlines>) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '60s',
+    // Removals heartbeat while a container stops, so a killed worker is noticed within seconds.
+    heartbeatTimeout: '15s',
     scheduleToCloseTimeout: `${deadlines.undoSeconds}s`,
     retry: {
       initialInterval: '1s',
@@ -145,13 +147,16 @@ export async function onHostStep<T>(
   }
 }
 
+/** Temporal's own words around a failure, which say nothing about the host. */
+const SDK_MESSAGES = /^(Activity task (failed|timed out)|Not enough time to schedule next retry)/;
+
+/** Returns the host's own error when the chain has one, else the deepest meaningful message. */
 function lastMessage(error: unknown): string {
-  let message = error instanceof Error ? error.message : String(error);
+  let message = 'no reply before the step deadline';
   let current: unknown = error;
   while (current instanceof Error) {
-    if (current.message && !/^Activity task (failed|timed out)$/.test(current.message)) {
-      message = current.message;
-    }
+    if (current instanceof ApplicationFailure && current.type === HOST_UNREACHABLE) return current.message;
+    if (current.message && !SDK_MESSAGES.test(current.message)) message = current.message;
     current = current.cause;
   }
   return message;

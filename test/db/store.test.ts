@@ -8,8 +8,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   markStackRemoved,
   markStackRemoving,
+  newerLiveDeployment,
   saveOutcome,
   savePlacement,
+  saveReconciliation,
   type OutcomeInput,
 } from '../../activities/store';
 import type { PlacementPlan } from '../../core/placement';
@@ -162,6 +164,35 @@ function storeSuite(open: () => Promise<DatabaseHandle>) {
 
     expect((await getDeployment(db, 'dep_1'))?.status).toBe('deploying');
     expect((await getDeployment(db, 'dep_2'))?.status).toBe('removed');
+  });
+
+  it('finds a newer live deployment of the stack', async () => {
+    await insertDeployment(db, newDeployment('dep_old', 'rolled_back'));
+    expect(await newerLiveDeployment(db, 'dep_old')).toBeUndefined();
+
+    await insertDeployment(db, { ...newDeployment('dep_other', 'running'), stackSlug: 'other' });
+    expect(await newerLiveDeployment(db, 'dep_old')).toBeUndefined();
+
+    await insertDeployment(db, newDeployment('dep_new', 'deploying'));
+    expect(await newerLiveDeployment(db, 'dep_old')).toBe('dep_new');
+    expect(await newerLiveDeployment(db, 'dep_new')).toBeUndefined();
+  });
+
+  it('reconciliation record survives in the report', async () => {
+    await insertDeployment(db, newDeployment('dep_1', 'deploying'));
+    await saveOutcome(db, { ...cancelledOutcome('dep_1'), status: 'rolled_back' });
+    await saveReconciliation(db, 'dep_1', {
+      status: 'done',
+      workflowId: 'graphium-reconcile-dep_1',
+      hosts: ['host2'],
+      removed: [{ host: 'host2', containers: ['web-app-web'], resources: [] }],
+    });
+
+    const row = await getDeployment(db, 'dep_1');
+    expect(row?.compensation).toMatchObject({
+      ...COMPENSATION,
+      reconciliation: { status: 'done', hosts: ['host2'] },
+    });
   });
 }
 
