@@ -67,7 +67,17 @@ export function readServiceMounts(item: JsonObject, path: string, log: IssueLog)
   forEachEntry(item.volumes, childPath(path, 'volumes'), 'volumes', log, (entry, at) => {
     const read = readItemVolume(entry, at, log);
     add(read?.mount, at);
-    if (read?.driver) result.drivers.push({ volume: read.mount.source!, driver: read.driver, path: at });
+    if (!read?.driver) return;
+    if (read.mount.source === undefined) {
+      // The stack model keeps a driver on a named volume only, so an anonymous one has no place for it.
+      log.warn(
+        childPath(at, 'driver'),
+        `driver "${read.driver}" is ignored because the volume has no name, so Docker creates an ` +
+          'anonymous volume with its default driver. Add a "name" to use the driver.',
+      );
+      return;
+    }
+    result.drivers.push({ volume: read.mount.source, driver: read.driver, path: at });
   });
   forEachEntry(
     item.storageRequirement,

@@ -165,6 +165,15 @@ describe('mount forms', () => {
     );
     expectIssue(parseStack(document).errors, `${FIRST}.volumes[0].driver`, 'differs');
   });
+
+  it('ignores the driver of an unnamed volume with a warning', () => {
+    const result = parseItem({ volumes: [{ mountPath: '/d', driver: 'nfs' }] });
+    const stack = stackFrom(result);
+
+    expectIssue(result.warnings, `${FIRST}.volumes[0].driver`, 'has no name');
+    expect(stack.services[0].mounts).toEqual([{ type: 'volume', target: '/d', readOnly: false }]);
+    expect(stack.volumes).toEqual([]);
+  });
 });
 
 describe('network', () => {
