@@ -55,6 +55,7 @@ export function validate<T extends z.ZodType>(
  *
  * @throws UnsupportedMediaTypeError when the Content-Type is not JSON.
  * @throws InvalidJsonError when the body is empty or is not valid JSON.
+ * @throws ValidationError when the body nests too deep or contains text PostgreSQL cannot store.
  */
 export async function readJson(c: Context): Promise<unknown> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
@@ -67,12 +68,83 @@ export async function readJson(c: Context): Promise<unknown> {
   if (text.trim() === '') {
     throw new InvalidJsonError('request body is empty; send a JSON document');
   }
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new InvalidJsonError(`request body is not valid JSON: ${reason}`, { cause: error });
   }
+  rejectUnstorableJson(body);
+  return body;
+}
+
+/**
+ * Maximum nesting of arrays and objects in a request body. The deepest stack among the examples
+ * and test fixtures nests 8 levels. The limit keeps the recursive readers in core/ and
+ * JSON.stringify far from the end of the call stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Maximum number of problems `rejectUnstorableJson` lists, so a hostile body cannot make a huge response. */
+const MAX_BODY_DETAILS = 20;
+
+/** A UTF-16 surrogate without its other half, which no UTF-8 text can contain. */
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Returns why PostgreSQL cannot store `text` as sent, or undefined when it can. */
+function unstorableText(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'the NUL character (\\u0000), which PostgreSQL cannot store';
+  if (UNPAIRED_SURROGATE.test(text)) {
+    return 'an unpaired UTF-16 surrogate (a lone \\ud800 to \\udfff escape), which is not valid Unicode';
+  }
+  return undefined;
+}
+
+/**
+ * Rejects a parsed body that nests deeper than MAX_JSON_DEPTH, or that has a key or string
+ * containing NUL or an unpaired surrogate. JSON.parse accepts both. PostgreSQL rejects NUL in
+ * text and jsonb and an unpaired surrogate in jsonb, and PGlite stored one in a text column as
+ * U+FFFD, so without this check a deploy or a host registration failed with a 500 or changed
+ * the value. The walk is iterative, so no body can overflow the call stack here.
+ *
+ * @throws ValidationError naming each offending path, at most MAX_BODY_DETAILS of them.
+ */
+export function rejectUnstorableJson(body: unknown): void {
+  const details: ErrorDetail[] = [];
+  const pending: { value: unknown; path: PropertyKey[] }[] = [{ value: body, path: [] }];
+  while (pending.length > 0 && details.length < MAX_BODY_DETAILS) {
+    const { value, path } = pending.pop()!;
+    if (typeof value === 'string') {
+      const problem = unstorableText(value);
+      if (problem) details.push({ path: jsonPath(path), message: `contains ${problem}; remove it` });
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (path.length >= MAX_JSON_DEPTH) {
+      const message = `is nested deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`;
+      details.push({ path: jsonPath(path), message: `${message}; remove the extra levels` });
+      continue;
+    }
+    const isArray = Array.isArray(value);
+    // Reversed, so the stack pops members in document order and details follow the body.
+    for (const [key, member] of Object.entries(value).reverse()) {
+      const memberPath = [...path, isArray ? Number(key) : key];
+      const problem = isArray ? undefined : unstorableText(key);
+      if (problem) {
+        details.push({ path: jsonPath(memberPath), message: `key contains ${problem}; rename the key` });
+      } else {
+        pending.push({ value: member, path: memberPath });
+      }
+    }
+  }
+  if (details.length === 0) return;
+  const count = details.length === 1 ? '1 invalid value' : `${details.length} invalid values`;
+  const message =
+    details.length >= MAX_BODY_DETAILS
+      ? `request body has at least ${count}; details lists the first ${details.length}`
+      : `request body has ${count}; see details`;
+  throw new ValidationError(message, details);
 }
 
 /**
