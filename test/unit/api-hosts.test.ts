@@ -109,8 +109,8 @@ describe('POST /hosts', () => {
     expect(response.status).toBe(400);
     const details = await detailsByPath(response.clone());
     expect(details['$.name']).toMatch(/lowercase letters, digits or hyphens/);
-    expect(details['$.docker']).toMatch(/unix:\/\/\/path or tcp:\/\/host:port/);
-    expect(details['$.address']).toMatch(/IPv4 address, an IPv6 address or a host name/);
+    expect(details['$.docker']).toMatch(/not a Docker endpoint scheme; write tcp:\/\/host:port/);
+    expect(details['$.address']).toMatch(/must not contain spaces/);
     expect(details['$.extra']).toMatch(/not a known field/);
     expect((await response.json()).error.code).toBe('validation_failed');
   });
@@ -128,7 +128,7 @@ describe('POST /hosts', () => {
     const response = await api.send('POST', '/hosts', hostBody('h', { docker }));
     const details = await detailsByPath(response);
 
-    expect(details['$.docker.port']).toBe('must be from 1 to 65535');
+    expect(details['$.docker.port']).toBe('must be a whole number from 1 to 65535');
   });
 
   it('rejects a tcp URL without a port', async () => {
@@ -139,7 +139,7 @@ describe('POST /hosts', () => {
   });
 
   it('rejects an unknown endpoint protocol', async () => {
-    const body = hostBody('h', { docker: { protocol: 'ssh', host: 'x' } });
+    const body = hostBody('h', { docker: { protocol: 'ftp', host: 'x' } });
     const details = await detailsByPath(await api.send('POST', '/hosts', body));
 
     expect(details['$.docker.protocol']).toBe('must be "unix" or "tcp"');
