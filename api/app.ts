@@ -12,6 +12,7 @@ import type { AppDeps, AppEnv } from './context';
 import { deploymentRoutes } from './deployments';
 import { PayloadTooLargeError, createErrorHandler, notFoundHandler } from './errors';
 import { hostRoutes } from './hosts';
+import { apiMetrics } from './metrics';
 import { orphanRoutes } from './orphans';
 import { stackRoutes } from './stacks';
 
@@ -50,9 +51,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const logger = deps.logger.child({ component: 'api' });
   const routeDeps = { ...deps, logger };
+  const metrics = apiMetrics(routeDeps);
 
   app.use(requestId());
   app.use(requestLogger(logger));
+  app.use(metrics.countRequests);
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
@@ -70,6 +73,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/stacks', stackRoutes(routeDeps));
   app.route('/orphans', orphanRoutes(routeDeps));
   app.route('/codec', codecRoutes(routeDeps));
+  app.route('/metrics', metrics.routes);
 
   app.onError(createErrorHandler(logger));
   app.notFound(notFoundHandler);

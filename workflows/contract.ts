@@ -48,6 +48,9 @@ export const HOST_UNREACHABLE = 'HostUnreachable';
 /** Failure type of a step whose host stayed unreachable past the step's deadline. */
 export const HOST_FAILED = 'HostFailed';
 
+/** First entry of the failure chain of a deployment that was cancelled, by request or by a teardown. */
+export const CANCELLED_ON_REQUEST = 'the deployment was cancelled on request';
+
 export type ServiceStep =
   | 'pending'
   | 'preparing image'

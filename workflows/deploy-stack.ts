@@ -26,6 +26,7 @@ import {
 } from '../core/wiring';
 import { causeChain, compensate, type Compensation, type CompensationReport } from './compensation';
 import {
+  CANCELLED_ON_REQUEST,
   ERROR_TYPES,
   progressQuery,
   type DeployInput,
@@ -108,9 +109,7 @@ export async function deployStack(rawInput: DeployInput): Promise<DeployResult> 
       report.reconciliation = { status: 'pending', workflowId: reconcileWorkflowId(deploymentId), hosts };
     }
     progress.phase = cancelled ? 'cancelled' : 'rolled back';
-    const failure = cancelled
-      ? ['the deployment was cancelled on request', ...causeChain(error)]
-      : causeChain(error);
+    const failure = cancelled ? [CANCELLED_ON_REQUEST, ...causeChain(error)] : causeChain(error);
     upsertOutcome(cancelled ? 'cancelled' : 'rolled_back');
     await CancellationScope.nonCancellable(() =>
       records.recordOutcome({
@@ -126,7 +125,7 @@ export async function deployStack(rawInput: DeployInput): Promise<DeployResult> 
       );
     }
     if (cancelled) {
-      throw isCancellation(error) ? error : new CancelledFailure('the deployment was cancelled on request');
+      throw isCancellation(error) ? error : new CancelledFailure(CANCELLED_ON_REQUEST);
     }
     throw ApplicationFailure.create({
       type: ERROR_TYPES.deploymentFailed,
