@@ -4,6 +4,7 @@
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { etag, RETAINED_304_HEADERS } from 'hono/etag';
 import { requestId } from 'hono/request-id';
 import type { Logger } from '../lib/logger';
 import { bearerAuth } from './auth';
@@ -66,6 +67,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
 
   if (deps.apiTokens) app.use(bearerAuth(deps.apiTokens));
+  // A client polling a deployment sends back the ETag it got and receives 304 while nothing changed.
+  app.use(etag({ weak: true, retainedHeaders: [...RETAINED_304_HEADERS, 'x-request-id'] }));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/hosts', hostRoutes(routeDeps));

@@ -297,6 +297,22 @@ describe('GET /deployments', () => {
 });
 
 describe('GET /deployments/:id', () => {
+  it('answers 304 to a poll whose ETag still matches', async () => {
+    await seedDeployment('dep_a', 'running');
+    const first = await api.send('GET', '/deployments/dep_a');
+    const tag = first.headers.get('etag');
+    expect(tag).toMatch(/^W\/"[0-9a-f]+"$/);
+
+    const unchanged = await api.app.request('/deployments/dep_a', { headers: { 'if-none-match': tag! } });
+    expect(unchanged.status).toBe(304);
+    expect(await unchanged.text()).toBe('');
+    expect(unchanged.headers.get('x-request-id')).toBeTruthy();
+
+    await seedDeployment('dep_b', 'running');
+    const other = await api.app.request('/deployments/dep_b', { headers: { 'if-none-match': tag! } });
+    expect(other.status).toBe(200);
+  });
+
   it('returns a finished deployment with its containers and no progress query', async () => {
     await seedDeployment('dep_done', 'running');
     await replaceDeploymentContainers(api.db, 'dep_done', [
