@@ -224,7 +224,10 @@ async function main(): Promise<void> {
 
   say('');
   say(`Graphium keeps serving at ${apiUrl}; press Ctrl-C to stop it (the stack stays up).`);
-  say(`Tear the stack down with: curl -X DELETE ${apiUrl}/stacks/${deployment.stackSlug}`);
+  const header = config.apiTokens
+    ? 'Authorization: Bearer <a deploy or admin token>'
+    : `Authorization: Bearer $(cat ${join(config.dataDir, 'api-token')})`;
+  say(`Tear the stack down with: curl -X DELETE -H "${header}" ${apiUrl}/stacks/${deployment.stackSlug}`);
 }
 
 main().catch((error) => {
