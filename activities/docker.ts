@@ -47,7 +47,7 @@ export function dockerStatus(error: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
-/** Socket error codes that mean the daemon did not answer, as opposed to answering with an error. */
+/** Socket error codes that mean the daemon did not respond, as opposed to responding with an error. */
 const TRANSPORT_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -61,7 +61,7 @@ const TRANSPORT_CODES = new Set([
 
 /**
  * Reports whether an error means the host's daemon could not be reached: a socket error, a call
- * that timed out, or a connection closed before any answer. A reply with an HTTP status is not.
+ * that timed out, or a connection closed before any response. A reply with an HTTP status is not.
  */
 export function isTransportError(error: unknown): boolean {
   if (error instanceof ApplicationFailure || dockerStatus(error) !== undefined) return false;

@@ -55,7 +55,7 @@ export interface ActivityDeps {
   placementWeights?: PlacementWeights;
 }
 
-/** Wraps an activity whose input names its host, so a host that does not answer is reported as such. */
+/** Wraps an activity whose input names its host, so a host that does not respond is reported as such. */
 function hostBound<I extends { host: Pick<HostRecord, 'name' | 'docker'> }, O>(
   activity: (input: I) => Promise<O>,
 ): (input: I) => Promise<O> {

@@ -174,7 +174,7 @@ export interface ReconciliationRecord {
   workflowId: string;
   /** Hosts the reconciliation waits for or waited for. */
   hosts: string[];
-  /** What the reconciliation removed per host, once done. */
+  /** Containers and resources the reconciliation removed per host, once done. */
   removed?: {
     host: string;
     containers: string[];

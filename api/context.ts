@@ -30,7 +30,7 @@ export interface AppDeps {
   gatherFacts?: (hosts: readonly HostRecord[]) => Promise<Record<string, HostFacts>>;
   /** Weights of the placement score. Default: DEFAULT_WEIGHTS. */
   placementWeights?: PlacementWeights;
-  /** Encrypts and decrypts Temporal payloads for `/codec`. Default: none, so `/codec` answers 503. */
+  /** Encrypts and decrypts Temporal payloads for `/codec`. Default: none, so `/codec` returns 503. */
   payloadCodec?: PayloadCodec;
   /**
    * Bearer tokens the API accepts. The service always sets them; leaving them out turns

@@ -34,7 +34,7 @@ export interface Config {
   logLevel: LogLevel;
   /** Weights of the placement score parts. Default: 1 each. */
   placementWeights: PlacementWeights;
-  /** How long deployment steps retry against a host that does not answer. Default: DEFAULT_DEADLINES. */
+  /** How long deployment steps retry against a host that does not respond. Default: DEFAULT_DEADLINES. */
   deadlines: Required<StepDeadlines>;
   /**
    * Start workflows with the GraphiumStack and GraphiumOutcome search attributes. Default: true.

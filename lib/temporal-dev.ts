@@ -160,7 +160,7 @@ export async function registerSearchAttributes(
 
 /**
  * Connects to a server that has just opened its port. A server restarted on a large SQLite file
- * can accept connections before it answers them, so connecting is retried until `readyBy`.
+ * can accept connections before it serves requests on them, so connecting is retried until `readyBy`.
  */
 async function connectWhenReady(address: string, readyBy: number): Promise<Connection> {
   for (;;) {

@@ -20,13 +20,12 @@ export interface CompensationReport {
   removedResources: StackResource[];
   failedResources: (StackResource & { error: string })[];
   /**
-   * The reconciliation that removes what the rollback could not, once the hosts answer; absent
-   * when nothing was left. Its status turns `done` in the stored report when it ends.
+   * The reconciliation that removes what the rollback could not, once the hosts respond. Absent when nothing was left. Its status turns `done` in the stored report when it ends.
    */
   reconciliation?: { status: 'pending' | 'done' | 'incomplete'; workflowId: string; hosts: string[] };
 }
 
-/** How the rollback retries: its deadline, and the hosts that already failed during the deploy. */
+/** Retry settings of a rollback: its deadlines, and the hosts that already failed during the deploy. */
 export interface UndoOptions {
   deadlines: ResolvedDeadlines;
   failedHosts: ReadonlySet<string>;

@@ -24,13 +24,13 @@ export interface DeployInput {
   deadlines?: StepDeadlines;
 }
 
-/** How long a deployment's steps keep retrying against a host that does not answer. */
+/** How long a deployment's steps keep retrying against a host that does not respond. */
 export interface StepDeadlines {
   /** A forward step (image, container, network, volume) on one host. Default: 120. */
   hostSeconds?: number;
   /** One undo step of a rollback. Default: 300. */
   undoSeconds?: number;
-  /** Longest pause between attempts of a reconciliation that waits for a host to return. Default: 60. */
+  /** Maximum pause between attempts of a reconciliation that waits for a host to return. Default: 60. */
   reconcileRetrySeconds?: number;
 }
 
@@ -42,7 +42,7 @@ export const DEFAULT_DEADLINES: ResolvedDeadlines = {
   reconcileRetrySeconds: 60,
 };
 
-/** Failure type of a Docker call that got no answer from its host; activities raise it as retryable. */
+/** Failure type of a Docker call that got no response from its host. Activities raise it as retryable. */
 export const HOST_UNREACHABLE = 'HostUnreachable';
 
 /** Failure type of a step whose host stayed unreachable past the step's deadline. */

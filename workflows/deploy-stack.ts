@@ -83,7 +83,7 @@ export async function deployStack(rawInput: DeployInput): Promise<DeployResult> 
   setHandler(progressQuery, () => progress);
   const compensations: Compensation[] = [];
   const deadlines = resolveDeadlines(input.deadlines);
-  // Hosts that stopped answering during this deployment; the rollback tries them only once.
+  // Hosts that stopped responding during this deployment. The rollback tries them only once.
   const failedHosts = new Set<string>();
 
   try {
@@ -434,7 +434,7 @@ function leftoverHosts(compensations: Compensation[], report: CompensationReport
 }
 
 /**
- * Starts the reconciliation that removes the leftovers once their hosts answer again. It runs
+ * Starts the reconciliation that removes the leftovers once their hosts respond again. It runs
  * on after this deployment ends, so the deployment reports its outcome without waiting for a
  * host that may be down for hours.
  */

@@ -14,7 +14,7 @@ export interface ReconcileInput {
   deploymentId: string;
   /** The hosts the rollback could not clean, as registered when the deployment ran. */
   hosts: HostRecord[];
-  /** Longest pause between attempts on a host that does not respond. Default: 60. */
+  /** Maximum pause between attempts on a host that does not respond. Default: 60. */
   retrySeconds?: number;
 }
 

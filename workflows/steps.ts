@@ -65,9 +65,9 @@ export function imageSteps(deadlines: Required<StepDeadlines>) {
 }
 
 /**
- * A health wait heartbeats on every probe, so a dead worker is noticed within the heartbeat
- * timeout. The wait ends at the service's deadline. A host that stops responding during it keeps
- * the wait retrying for at most the host deadline past that.
+ * Returns the health wait's activities. The wait heartbeats on every probe, so a dead worker is
+ * noticed within the heartbeat timeout. The wait ends at the service's deadline. A host that
+ * stops responding during it keeps the wait retrying for at most the host deadline past that.
  */
 export function healthSteps(deadlines: Required<StepDeadlines>, waitMs: number) {
   return proxyActivities<Activities>({
@@ -105,14 +105,14 @@ export function failedHostUndoSteps() {
   });
 }
 
-/** Reports whether an activity failure means its host did not answer until the step's deadline. */
+/** Reports whether an activity failure means its host did not respond before the step's deadline. */
 export function isHostFailure(error: unknown): boolean {
   if (error instanceof ApplicationFailure && error.type === HOST_FAILED) return true;
   if (!(error instanceof ActivityFailure)) return false;
   let current: unknown = error.cause;
   while (current instanceof Error) {
     if (current instanceof ApplicationFailure && current.type === HOST_UNREACHABLE) return true;
-    // A step that timed out without any answer, such as a call hanging on a cut link.
+    // A step that timed out without any response, such as a call hanging on a cut link.
     if (current instanceof TimeoutFailure) return true;
     current = current.cause;
   }
@@ -147,7 +147,7 @@ export async function onHostStep<T>(
   }
 }
 
-/** Temporal's own words around a failure, which say nothing about the host. */
+/** Temporal's own messages around a failure, which contain nothing about the host. */
 const SDK_MESSAGES = /^(Activity task (failed|timed out)|Not enough time to schedule next retry)/;
 
 /** Returns the host's own error when the chain has one, else the deepest meaningful message. */

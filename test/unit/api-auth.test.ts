@@ -1,6 +1,5 @@
 /**
- * Bearer-token authentication: the token list format, constant-time matching, the 401 and 403
- * answers by role, and the local token created when none is configured.
+ * Bearer-token authentication: the token list format, constant-time matching, the 401 and 403 responses by role, and the local token created when none is configured.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -396,7 +396,7 @@ describe('deployStack workflow', () => {
     const overrides: Overrides = {
       async startContainer(input: StartContainerInput) {
         recorder.calls.push(`start:${input.service}`);
-        // The container is created, then the host stops answering before the reply arrives.
+        // The container is created, then the host stops responding before the reply arrives.
         if (input.service === 'cache') throw unreachable('start');
         return {
           containerId: `id-${input.service}`,
@@ -484,7 +484,7 @@ describe('deployStack workflow', () => {
           async () => (await handle.query(progressQuery)).services[0]!.step === 'waiting for health',
         );
         await handle.cancel();
-        // The workflow has handled the cancellation once it asks to cancel the health wait.
+        // The workflow has handled the cancellation once it requests the health wait's cancellation.
         await waitFor(async () =>
           ((await handle.fetchHistory()).events ?? []).some(
             (e) => e.activityTaskCancelRequestedEventAttributes,
