@@ -6,11 +6,12 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { etag, RETAINED_304_HEADERS } from 'hono/etag';
 import { requestId } from 'hono/request-id';
-import type { Logger } from '../lib/logger';
+import { withLogFields, type Logger } from '../lib/logger';
 import { bearerAuth } from './auth';
 import { codecRoutes } from './codec';
 import type { AppDeps, AppEnv } from './context';
 import { deploymentRoutes } from './deployments';
+import { docsRoutes } from './docs';
 import { PayloadTooLargeError, createErrorHandler, notFoundHandler } from './errors';
 import { hostRoutes } from './hosts';
 import { apiMetrics } from './metrics';
@@ -55,6 +56,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const metrics = apiMetrics(routeDeps);
 
   app.use(requestId());
+  // Every line logged while the request runs carries its id, also lines from helpers it calls.
+  app.use((c, next) => withLogFields({ requestId: c.get('requestId') }, next));
   app.use(requestLogger(logger));
   app.use(metrics.countRequests);
   app.use(
@@ -71,6 +74,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(etag({ weak: true, retainedHeaders: [...RETAINED_304_HEADERS, 'x-request-id'] }));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
+  app.route('/', docsRoutes());
   app.route('/hosts', hostRoutes(routeDeps));
   app.route('/deployments', deploymentRoutes(routeDeps));
   app.route('/stacks', stackRoutes(routeDeps));

@@ -38,7 +38,7 @@ export class PayloadNotDecryptedError extends ApiError {
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const base64 = z.string().regex(BASE64, 'must be base64');
 
-const payloadsSchema = z.object({
+export const payloadsRequestSchema = z.object({
   payloads: z.array(
     z.object({
       metadata: z.record(z.string(), base64).optional(),
@@ -48,7 +48,7 @@ const payloadsSchema = z.object({
   ),
 });
 
-type JsonPayload = z.output<typeof payloadsSchema>['payloads'][number];
+type JsonPayload = z.output<typeof payloadsRequestSchema>['payloads'][number];
 
 function fromJson(payload: JsonPayload): Payload {
   const metadata = Object.fromEntries(
@@ -89,7 +89,7 @@ export function codecRoutes(deps: AppDeps): Hono<AppEnv> {
     app.post(`/${direction}`, async (c) => {
       const codec: PayloadCodec | undefined = deps.payloadCodec;
       if (!codec) throw new CodecUnavailableError();
-      const body = validate(payloadsSchema, await readJson(c), `${direction} request`);
+      const body = validate(payloadsRequestSchema, await readJson(c), `${direction} request`);
       let payloads: Payload[];
       try {
         payloads = await codec[direction](body.payloads.map(fromJson));

@@ -26,26 +26,21 @@ import {
   WorkflowClosedError,
 } from './errors';
 import { newDeploymentId } from './ids';
+import { pageCursor, pageFields, pageLimit } from './pagination';
 import { planStack } from './placement';
 import { parseDeploymentStack, readDeploymentRequest } from './stack-request';
 import { readJson, validate } from './validation';
 import { deploymentDetail, deploymentPath, deploymentSummary, temporalUiLink } from './views';
 
-/** Largest page `GET /deployments` returns. */
-export const MAX_PAGE_SIZE = 200;
-
-const listQuerySchema = z.object({
-  limit: z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be an integer')
-    .min(1, `must be from 1 to ${MAX_PAGE_SIZE}`)
-    .max(MAX_PAGE_SIZE, `must be from 1 to ${MAX_PAGE_SIZE}`)
-    .default(50),
-  cursor: z
+/** Query of `GET /deployments`; cursors are deployment ids, newest first. */
+export const listQuerySchema = z.object({
+  limit: pageLimit,
+  cursor: pageCursor(/^[a-z]+_[0-9a-z]+$/),
+  stack: z
     .string()
-    .regex(/^[a-z]+_[0-9a-z]+$/, 'must be the nextCursor of a previous page')
-    .optional(),
-  stack: z.string().min(1, 'must not be empty').optional(),
+    .min(1, 'must not be empty')
+    .optional()
+    .describe('Only deployments of the stack with this name or slug.'),
 });
 
 function deploymentNotFound(id: string): NotFoundError {
@@ -132,8 +127,7 @@ export function deploymentRoutes(deps: AppDeps): Hono<AppEnv> {
     });
     return c.json({
       items: page.items.map((row) => deploymentSummary(deps, row)),
-      nextCursor: page.nextCursor,
-      links: page.nextCursor ? { next: nextPageLink(query, page.nextCursor) } : {},
+      ...pageFields('/deployments', page.nextCursor, query),
     });
   });
 
@@ -175,10 +169,4 @@ async function cancelWorkflow(deps: AppDeps, row: Deployment): Promise<void> {
     if (error instanceof WorkflowClosedError) throw new DeploymentFinishedError(row.id);
     throw error;
   }
-}
-
-function nextPageLink(query: z.output<typeof listQuerySchema>, cursor: string): string {
-  const params = new URLSearchParams({ limit: String(query.limit), cursor });
-  if (query.stack !== undefined) params.set('stack', query.stack);
-  return `/deployments?${params.toString()}`;
 }

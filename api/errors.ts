@@ -1,6 +1,6 @@
 /**
  * Error classes the routes throw and the one handler that turns every error into the
- * response shape `{ error: { code, message, details? } }`. Errors it does not know are
+ * response shape `{ error: { code, message, details?, requestId } }`. Errors it does not know are
  * logged with their cause, and the client gets a generic 500 response.
  */
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
@@ -17,7 +17,8 @@ export interface ErrorDetail {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; details?: ErrorDetail[] };
+  /** `requestId` repeats the X-Request-Id header, so a saved error body still finds its log lines. */
+  error: { code: string; message: string; details?: ErrorDetail[]; requestId: string };
 }
 
 /** An error with a known HTTP status and a stable machine-readable code. */
@@ -209,7 +210,8 @@ function fromHttpException(error: HTTPException): ApiError {
 }
 
 function respond(c: Context, error: ApiError): Response {
-  const body: ErrorBody = { error: { code: error.code, message: error.message } };
+  const requestId = (c.get('requestId') as string | undefined) ?? '';
+  const body: ErrorBody = { error: { code: error.code, message: error.message, requestId } };
   if (error.details) body.error.details = error.details;
   return c.json(body, error.status);
 }

@@ -228,10 +228,15 @@ function tcpEndpointFromUrl(authority: string, ctx: z.RefinementCtx): unknown {
   return { protocol: 'tcp', host: bareHost, port: portValue };
 }
 
-const dockerEndpoint = z.preprocess(
-  (value, ctx) => (typeof value === 'string' ? endpointFromUrl(value, ctx) : value),
-  endpointObject,
-);
+const dockerEndpoint = z
+  .preprocess(
+    (value, ctx) => (typeof value === 'string' ? endpointFromUrl(value, ctx) : value),
+    endpointObject,
+  )
+  .describe(
+    'A `unix:///path` or `tcp://host:port` URL, or the object form below; `tls` (PEM file paths ' +
+      'on the Graphium server) needs the object form.',
+  );
 
 /** Body of `POST /hosts`. Unknown fields are rejected so a misspelt option is not ignored. */
 export const newHostSchema = z.strictObject({

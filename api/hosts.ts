@@ -6,12 +6,13 @@ import {
   deleteHost,
   deploymentsUsingHost,
   getHost,
-  listHosts,
+  listHostsPage,
   type Host,
 } from '../db/repository';
 import type { AppDeps, AppEnv, DaemonCheck } from './context';
 import { ApiError, NotFoundError } from './errors';
 import { newHostSchema, publicEndpoint } from './host-schema';
+import { pageFields, pageQuerySchema } from './pagination';
 import { factsView, readFacts } from './placement';
 import { readJson, validate } from './validation';
 
@@ -30,6 +31,9 @@ function hostView(host: Host) {
     links: { self: `/hosts/${encodeURIComponent(host.name)}` },
   };
 }
+
+/** Query of `GET /hosts`; cursors are host names, in name order. */
+export const hostListQuerySchema = pageQuerySchema(/^[a-z0-9-]{1,63}$/);
 
 /** Time limit for a newly registered daemon's version call; a slower daemon still registers. */
 const DAEMON_CHECK_TIMEOUT_MS = 3_000;
@@ -65,12 +69,14 @@ export function hostRoutes(deps: AppDeps): Hono<AppEnv> {
     return c.json({ ...hostView(host), daemon: check }, 201);
   });
 
-  // Each host comes with its live figures, read in parallel and cached for a few seconds.
+  // Each host of the page comes with its live figures, read in parallel and cached for a few seconds.
   app.get('/', async (c) => {
-    const hosts = await listHosts(deps.db);
-    const facts = await readFacts(deps, hosts);
+    const query = validate(hostListQuerySchema, c.req.query(), 'query', 'query');
+    const page = await listHostsPage(deps.db, { limit: query.limit, after: query.cursor });
+    const facts = await readFacts(deps, page.items);
     return c.json({
-      items: hosts.map((host) => ({ ...hostView(host), facts: factsView(facts[host.name]) })),
+      items: page.items.map((host) => ({ ...hostView(host), facts: factsView(facts[host.name]) })),
+      ...pageFields('/hosts', page.nextCursor, query),
     });
   });
 

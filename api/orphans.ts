@@ -80,7 +80,7 @@ async function managedContainers(host: HostRecord): Promise<Omit<Orphan, 'deploy
   }));
 }
 
-const removeSchema = z
+export const orphanRemoveSchema = z
   .object({
     containerIds: z
       .array(
@@ -110,7 +110,7 @@ export function orphanRoutes(deps: AppDeps): Hono<AppEnv> {
   // Audits again before removing, so a container whose deployment started running since the
   // operator's listing is never removed. Ids that are no longer orphans are reported as skipped.
   app.post('/remove', async (c) => {
-    const body = validate(removeSchema, await readJson(c), 'orphan removal');
+    const body = validate(orphanRemoveSchema, await readJson(c), 'orphan removal');
     const audit = await auditOrphans(deps);
     const hosts = new Map((await listHosts(deps.db)).map((host) => [host.name, toHostRecord(host)]));
     const requested = body.all ? undefined : new Set(body.containerIds);

@@ -5,7 +5,7 @@ import { stackSlug } from '../core/names';
 import { redactStack } from '../core/secrets';
 import {
   isActiveStatus,
-  listStacks,
+  listStacksPage,
   newestDeployment,
   type Deployment,
   type StackSummary,
@@ -18,13 +18,20 @@ import { planStack, UnplaceableError } from './placement';
 import { parseDeploymentStack, parseRequestStack, readDeploymentRequest } from './stack-request';
 import { readJson, validate } from './validation';
 
-const teardownQuerySchema = z.object({
+import { deploymentDetail, deploymentPath, stackPath, temporalUiLink } from './views';
+import { pageFields, pageQuerySchema } from './pagination';
+
+/** Query of `DELETE /stacks/{name}`. */
+export const teardownQuerySchema = z.object({
   keepVolumes: z
     .enum(['true', 'false'], { error: 'must be true or false' })
     .optional()
-    .transform((value) => value === 'true'),
+    .transform((value) => value === 'true')
+    .describe('`true` keeps the named volumes of the stack and their data; networks are removed either way.'),
 });
-import { deploymentDetail, deploymentPath, stackPath, temporalUiLink } from './views';
+
+/** Query of `GET /stacks`; cursors are stack slugs, in slug order. */
+export const stackListQuerySchema = pageQuerySchema(/^[a-z0-9][a-z0-9_.-]{0,127}$/);
 
 function stackView(summary: StackSummary) {
   return {
@@ -98,8 +105,9 @@ export function stackRoutes(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.get('/', async (c) => {
-    const stacks = await listStacks(deps.db);
-    return c.json({ items: stacks.map(stackView) });
+    const query = validate(stackListQuerySchema, c.req.query(), 'query', 'query');
+    const page = await listStacksPage(deps.db, { limit: query.limit, after: query.cursor });
+    return c.json({ items: page.items.map(stackView), ...pageFields('/stacks', page.nextCursor, query) });
   });
 
   app.get('/:name', async (c) => {

@@ -1,8 +1,9 @@
 /** Repository functions for deployments, one row per deploy request. */
-import { and, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { StackIssue, StackSpec } from '../core/model';
 import type { Database } from './client';
 import { DeploymentNotFoundError } from './errors';
+import type { Page } from './hosts';
 import { deploymentContainers, deployments, type DeploymentStatus } from './schema';
 
 /** A deployment row as stored. */
@@ -132,15 +133,21 @@ export interface StackSummary {
   updatedAt: Date;
 }
 
-/** Lists every stack that has a deployment, sorted by slug, with its newest deployment. */
-export async function listStacks(db: Database): Promise<StackSummary[]> {
+/**
+ * Lists stacks that have a deployment, sorted by slug, each with its newest deployment.
+ * Without `limit` every stack is listed; with it, `limit` stacks after the slug `after`.
+ */
+export async function listStacks(
+  db: Database,
+  options: { limit?: number; after?: string } = {},
+): Promise<StackSummary[]> {
   const hostCount = sql<number>`(
     select count(distinct ${deploymentContainers.hostName})::int
     from ${deploymentContainers}
     where ${deploymentContainers.deploymentId} = ${deployments.id}
   )`.mapWith(Number);
 
-  return db
+  const query = db
     .selectDistinctOn([deployments.stackSlug], {
       stackSlug: deployments.stackSlug,
       stackName: deployments.stackName,
@@ -151,7 +158,20 @@ export async function listStacks(db: Database): Promise<StackSummary[]> {
       updatedAt: deployments.updatedAt,
     })
     .from(deployments)
+    .where(options.after === undefined ? undefined : gt(deployments.stackSlug, options.after))
     .orderBy(deployments.stackSlug, desc(deployments.createdAt), desc(deployments.id));
+  return options.limit === undefined ? query : query.limit(options.limit);
+}
+
+/** Lists stacks as `listStacks` does, one page of `limit` at a time after the slug `after`. */
+export async function listStacksPage(
+  db: Database,
+  options: { limit: number; after?: string },
+): Promise<Page<StackSummary>> {
+  const rows = await listStacks(db, { limit: options.limit + 1, after: options.after });
+  const items = rows.slice(0, options.limit);
+  const nextCursor = rows.length > options.limit ? items[items.length - 1]!.stackSlug : undefined;
+  return { items, nextCursor };
 }
 
 /** Fields a workflow or the API may change after the insert. */

@@ -1,5 +1,5 @@
 /** Repository functions for the host registry. */
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, gt } from 'drizzle-orm';
 import type { DockerEndpoint, HostRecord } from '../core/model';
 import type { Database } from './client';
 import { HostExistsError, HostNotFoundError } from './errors';
@@ -37,6 +37,32 @@ export async function createHost(db: Database, host: NewHost): Promise<Host> {
 /** Lists every registered host, sorted by name. */
 export async function listHosts(db: Database): Promise<Host[]> {
   return db.select().from(hosts).orderBy(asc(hosts.name));
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `after` for the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+/**
+ * Lists hosts sorted by name, `limit` at a time, starting after the host named `after`. A
+ * host registered while a client pages through appears on a later page or not at all, and
+ * shifts no other host.
+ */
+export async function listHostsPage(
+  db: Database,
+  options: { limit: number; after?: string },
+): Promise<Page<Host>> {
+  const rows = await db
+    .select()
+    .from(hosts)
+    .where(options.after === undefined ? undefined : gt(hosts.name, options.after))
+    .orderBy(asc(hosts.name))
+    .limit(options.limit + 1);
+  const items = rows.slice(0, options.limit);
+  const nextCursor = rows.length > options.limit ? items[items.length - 1]!.name : undefined;
+  return { items, nextCursor };
 }
 
 /** Returns the host named `name`, or undefined when none is registered. */

@@ -2,6 +2,7 @@
  * Structured logging through pino. Components take a `Logger` and derive child loggers
  * that carry their ids (deploymentId, host, service) as key/value fields.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger as PinoLogger } from 'pino';
@@ -20,6 +21,24 @@ export interface LoggerOptions {
   file?: string;
 }
 
+const logContext = new AsyncLocalStorage<Record<string, unknown>>();
+
+/**
+ * Runs `fn` with `fields` added to every line any logger from `createLogger` writes during it,
+ * including lines written by code that never receives the fields, such as a helper deep in a request.
+ *
+ * @example
+ * await withLogFields({ requestId }, () => next());
+ */
+export function withLogFields<T>(fields: Record<string, unknown>, fn: () => T): T {
+  return logContext.run({ ...logContext.getStore(), ...fields }, fn);
+}
+
+/** Returns the fields of the innermost `withLogFields`, for pino's `mixin` option. */
+export function contextLogFields(): Record<string, unknown> {
+  return logContext.getStore() ?? {};
+}
+
 /**
  * Creates the root logger, writing JSON lines to stdout or to `options.file`.
  *
@@ -34,6 +53,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       name: options.name ?? 'graphium',
       level: options.level ?? 'info',
       base: { pid: process.pid, ...options.fields },
+      mixin: contextLogFields,
     },
     destination,
   );

@@ -19,15 +19,23 @@ import { createActivities } from '../activities';
 import type { PlacementWeights } from '../core/placement';
 import type { Database } from '../db/client';
 import { TASK_QUEUE } from '../workflows/contract';
+import { activityLogAttributes } from '../activities/log-attributes';
 import type { Logger } from './logger';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** Workflow interceptors bundled with the workflows: the ids of each run on its log lines. */
+const WORKFLOW_INTERCEPTORS_PATH = fileURLToPath(new URL('../workflows/log-attributes.ts', import.meta.url));
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** Bundle the workflow code once per process; every worker in the process reuses it. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_PATH],
+    logger: quietBundlerLogger,
+  });
   return bundle;
 }
 
@@ -117,6 +125,7 @@ export async function createWorker(options: WorkerOptions): Promise<GraphiumWork
       createActivities({ db: options.db, placementWeights: options.placementWeights }),
       options.replyDelays ?? {},
     ),
+    interceptors: { activity: [activityLogAttributes] },
     // Many containers of a stack start and wait in parallel; activities mostly wait on I/O.
     maxConcurrentActivityTaskExecutions: 200,
     // Heartbeats carry cancellation back to activities, so flush them often.

@@ -209,6 +209,7 @@ describe('POST /deployments when the stack is busy', () => {
       message:
         'stack "Web App" is already deploying as workflow graphium-deploy-web-app; wait for it ' +
         'or cancel it with POST /deployments/dep_000000001running/cancel',
+      requestId: expect.any(String),
     });
     const started = api.deployer.callsOf('start');
     expect(started).toHaveLength(1);

@@ -8,11 +8,12 @@ import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { createApp, type AppDeps } from '../../api/app';
+import { allResponses, findRoute } from '../../api/openapi';
 import type { Deployer, WorkflowRef } from '../../api/deployer';
 import type { DeploymentProgress } from '../../workflows/contract';
 import type { HostFacts } from '../../core/model';
 import { openDatabase, type Database, type DatabaseHandle } from '../../db/client';
-import type { Logger } from '../../lib/logger';
+import { contextLogFields, type Logger } from '../../lib/logger';
 
 export const TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
 
@@ -79,7 +80,7 @@ export function capturingLogger(): { logger: Logger; lines: () => Record<string,
       done();
     },
   });
-  const logger = pino({ level: 'info' }, stream);
+  const logger = pino({ level: 'info', mixin: contextLogFields }, stream);
   const lines = () =>
     chunks
       .join('')
@@ -143,9 +144,41 @@ export async function resetApi(db: Database, overrides: Partial<AppDeps> = {}): 
       init.body = typeof body === 'string' ? body : JSON.stringify(body);
       init.headers = { 'Content-Type': 'application/json' };
     }
-    return Promise.resolve(app.request(path, init)) as Promise<TestResponse>;
+    return Promise.resolve(app.request(path, init)).then(async (response) => {
+      await expectDocumented(method, path, response);
+      return response;
+    }) as Promise<TestResponse>;
   };
   return { db, deployer, app, logLines: lines, send };
+}
+
+/**
+ * Fails the test when a response's status or JSON body is not the one the OpenAPI document
+ * lists for its route, so the document cannot drift from the routes. A request that matches no
+ * route must get the 404 of an unknown path.
+ */
+export async function expectDocumented(method: string, path: string, response: Response): Promise<void> {
+  const pathname = new URL(path, 'http://api.test').pathname;
+  const route = findRoute(method, pathname);
+  if (!route) {
+    if (response.status === 404 || response.status === 405) return;
+    throw new Error(`${method} ${pathname} answered ${response.status} but is not in the OpenAPI document`);
+  }
+  const documented = allResponses(route)[response.status];
+  if (!documented) {
+    const listed = Object.keys(allResponses(route)).join(', ');
+    throw new Error(
+      `${method} ${route.path} answered ${response.status}, which its document does not list (${listed})`,
+    );
+  }
+  if (!documented.schema || !(response.headers.get('content-type') ?? '').includes('json')) return;
+  const parsed = documented.schema.safeParse(await response.clone().json());
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(
+      `${method} ${route.path} ${response.status} body differs from its document: ${issues.join('; ')}`,
+    );
+  }
 }
 
 function serviceItem(position: number, name: string, image: string, targetHost: string) {

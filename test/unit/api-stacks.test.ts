@@ -85,10 +85,27 @@ describe('GET /stacks', () => {
     expect(items[1].links).toEqual({ self: '/stacks/web-app', deployment: '/deployments/dep_2' });
   });
 
+  it('pages stacks by slug, each once however many deployments it has', async () => {
+    await seedDeployment('dep_1', 'Web App', 'rolled_back');
+    await seedDeployment('dep_2', 'Web App', 'running');
+    await seedDeployment('dep_3', 'Batch', 'running');
+    await seedDeployment('dep_4', 'Cache', 'running');
+    const slugs = (body: { items: { stackSlug: string }[] }) => body.items.map((item) => item.stackSlug);
+
+    const first = await (await api.send('GET', '/stacks?limit=2')).json();
+    const second = await (await api.send('GET', first.links.next)).json();
+
+    expect(slugs(first)).toEqual(['batch', 'cache']);
+    expect(first.links.next).toBe('/stacks?limit=2&cursor=cache');
+    expect(slugs(second)).toEqual(['web-app']);
+    expect(second.items[0].deploymentId).toBe('dep_2');
+    expect(second.nextCursor).toBeUndefined();
+  });
+
   it('returns an empty list when nothing was deployed', async () => {
     const body = await (await api.send('GET', '/stacks')).json();
 
-    expect(body).toEqual({ items: [] });
+    expect(body).toEqual({ items: [], links: {} });
   });
 });
 
@@ -137,6 +154,7 @@ describe('DELETE /stacks/:name', () => {
       message:
         'stack "Web App" is already being torn down as workflow graphium-teardown-web-app; ' +
         'wait for it to finish',
+      requestId: expect.any(String),
     });
     const [[stackName, teardownId]] = api.deployer.callsOf('teardown') as [[string, string]];
     expect(stackName).toBe('Web App');
