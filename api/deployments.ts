@@ -1,7 +1,7 @@
 /** Routes of deployments: `/deployments`. */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { StackSpec } from '../core/model';
+import type { StackIssue, StackSpec } from '../core/model';
 import { stackSlug } from '../core/names';
 import { redactStack } from '../core/secrets';
 import {
@@ -74,6 +74,47 @@ async function checkNotRunning(deps: AppDeps, stack: StackSpec): Promise<void> {
   if (running) throw new StackRunningError(stack.name, slug, running.id);
 }
 
+/**
+ * Records a deployment of a parsed stack and starts its deploy workflow. Returns the body of the
+ * 202 response.
+ *
+ * @throws StackRunningError while the stack runs, UnplaceableError when some service fits on
+ *   no host now, and StackBusyError while a workflow of the stack runs.
+ */
+export async function acceptDeployment(deps: AppDeps, stack: StackSpec, warnings: StackIssue[]) {
+  await checkNotRunning(deps, stack);
+  // The workflow plans again with fresh figures; this check only rejects a stack that fits nowhere now.
+  const id = newDeploymentId();
+  await planStack(deps, stack, id);
+
+  const row = await insertDeployment(deps.db, {
+    id,
+    stackName: stack.name,
+    stackSlug: stackSlug(stack.name),
+    workflowId: deployWorkflowId(stack.name),
+    strategy: stack.placement,
+    // The workflow gets the real values; the row keeps secret ones redacted.
+    spec: redactStack(stack),
+    warnings,
+  });
+  const log = deps.logger.child({ deploymentId: row.id, stack: row.stackSlug });
+  const ref = await startWorkflow(deps, row, stack);
+  const updated = await setDeploymentRunId(deps.db, row.id, ref.runId);
+  log.info({ workflowId: ref.workflowId, runId: ref.runId }, 'deployment accepted');
+
+  return {
+    deploymentId: row.id,
+    workflowId: ref.workflowId,
+    runId: ref.runId,
+    status: updated.status,
+    warnings,
+    links: {
+      self: deploymentPath(row.id),
+      temporalUi: temporalUiLink(deps, ref.workflowId, ref.runId),
+    },
+  };
+}
+
 /** Creates the `/deployments` sub-app. */
 export function deploymentRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -81,41 +122,9 @@ export function deploymentRoutes(deps: AppDeps): Hono<AppEnv> {
   app.post('/', async (c) => {
     const request = readDeploymentRequest(await readJson(c));
     const { stack, warnings } = await parseDeploymentStack(deps.db, request);
-    await checkNotRunning(deps, stack);
-    // The workflow plans again with fresh figures; this check only rejects a stack that fits nowhere now.
-    const id = newDeploymentId();
-    await planStack(deps, stack, id);
-
-    const row = await insertDeployment(deps.db, {
-      id,
-      stackName: stack.name,
-      stackSlug: stackSlug(stack.name),
-      workflowId: deployWorkflowId(stack.name),
-      strategy: stack.placement,
-      // The workflow gets the real values; the row keeps secret ones redacted.
-      spec: redactStack(stack),
-      warnings,
-    });
-    const log = deps.logger.child({ deploymentId: row.id, stack: row.stackSlug });
-    const ref = await startWorkflow(deps, row, stack);
-    const updated = await setDeploymentRunId(deps.db, row.id, ref.runId);
-    log.info({ workflowId: ref.workflowId, runId: ref.runId }, 'deployment accepted');
-
-    c.header('Location', deploymentPath(row.id));
-    return c.json(
-      {
-        deploymentId: row.id,
-        workflowId: ref.workflowId,
-        runId: ref.runId,
-        status: updated.status,
-        warnings,
-        links: {
-          self: deploymentPath(row.id),
-          temporalUi: temporalUiLink(deps, ref.workflowId, ref.runId),
-        },
-      },
-      202,
-    );
+    const accepted = await acceptDeployment(deps, stack, warnings);
+    c.header('Location', accepted.links.self);
+    return c.json(accepted, 202);
   });
 
   app.get('/', async (c) => {

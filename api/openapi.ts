@@ -304,6 +304,31 @@ export const ROUTES: readonly RouteDoc[] = [
     },
   },
   {
+    method: 'post',
+    path: '/stacks/{name}/redeploy',
+    operationId: 'redeployStack',
+    tag: 'Stacks',
+    summary: 'Deploy a stack again from the spec its newest deployment stored',
+    description:
+      'For a stack that was removed, rolled back, cancelled or failed: plans the stored spec on the ' +
+      'hosts as they are now and starts a new deploy workflow, as `POST /deployments` does.',
+    role: 'deploy',
+    params: { name: 'Stack name or slug.' },
+    responses: {
+      202: {
+        description: 'Accepted; the workflow runs.',
+        schema: deploymentAcceptedSchema,
+        headers: { Location: 'Path of the new deployment.' },
+      },
+      409: error(
+        '`stack_running`: the stack runs and must be removed first; `stack_busy`: a workflow of the ' +
+          'stack is running; `secrets_not_stored`: the stack has secret values, which are stored redacted.',
+      ),
+      422: unplaceable,
+      503: error('`search_attribute_not_registered`: the Temporal namespace lacks the search attributes.'),
+    },
+  },
+  {
     method: 'get',
     path: '/orphans',
     operationId: 'auditOrphans',

@@ -11,7 +11,8 @@ import {
   type StackSummary,
 } from '../db/repository';
 import type { AppDeps, AppEnv } from './context';
-import { NotFoundError, WorkflowClosedError } from './errors';
+import { acceptDeployment } from './deployments';
+import { ApiError, NotFoundError, WorkflowClosedError } from './errors';
 import { newTeardownId } from './ids';
 import type { PlacementPlan } from '../core/placement';
 import { planStack, UnplaceableError } from './placement';
@@ -113,6 +114,27 @@ export function stackRoutes(deps: AppDeps): Hono<AppEnv> {
   app.get('/:name', async (c) => {
     const row = await findStack(deps, c.req.param('name'));
     return c.json(await deploymentDetail(deps, row));
+  });
+
+  // Deploys the stack again from the spec its newest deployment stored. Secret values are stored
+  // redacted, so a stack that has any must be deployed from its document with the variables.
+  app.post('/:name/redeploy', async (c) => {
+    const row = await findStack(deps, c.req.param('name'));
+    const withSecrets = row.spec.services.filter((service) => (service.secretEnvironment ?? []).length > 0);
+    if (withSecrets.length > 0) {
+      const names = withSecrets.map((service) => service.name).join(', ');
+      throw new ApiError(
+        409,
+        'secrets_not_stored',
+        `stack "${row.stackName}" has secret values in ${names}, which are stored only redacted; ` +
+          'deploy its document again with POST /deployments and secretVariables',
+      );
+    }
+    // NOTE: the spec is the normalized form that the version which wrote the row stored. A row
+    // written by an older version lacks the fields added since, and the workflow reads them as absent.
+    const accepted = await acceptDeployment(deps, row.spec, row.warnings);
+    c.header('Location', accepted.links.self);
+    return c.json(accepted, 202);
   });
 
   app.delete('/:name', async (c) => {

@@ -1,13 +1,25 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { WorkflowRef } from '../../api/deployer';
 import { StackBusyError } from '../../api/errors';
+import type { StackSpec } from '../../core/model';
+import { parseStack } from '../../core/parse';
 import type { DatabaseHandle } from '../../db/client';
 import {
+  getDeployment,
   insertDeployment,
   replaceDeploymentContainers,
   type NewDeploymentContainer,
 } from '../../db/repository';
-import type { DeploymentStatus } from '../../db/schema';
-import { PGLITE_START_TIMEOUT_MS, openTestDatabase, resetApi, type TestApi } from './api-helpers';
+import { deployments, type DeploymentStatus } from '../../db/schema';
+import {
+  PGLITE_START_TIMEOUT_MS,
+  hostBody,
+  openTestDatabase,
+  resetApi,
+  stackDocument,
+  type TestApi,
+} from './api-helpers';
 
 let handle: DatabaseHandle;
 let api: TestApi;
@@ -177,5 +189,81 @@ describe('DELETE /stacks/:name', () => {
     expect(response.status).toBe(400);
     const body = await response.json();
     expect(body.error.details).toEqual([{ path: 'query.keepVolumes', message: 'must be true or false' }]);
+  });
+});
+
+describe('POST /stacks/:name/redeploy', () => {
+  /** Seeds a finished deployment of the pinned "Web App" stack as a deploy would have stored it. */
+  async function seedParsedStack(status: DeploymentStatus): Promise<StackSpec> {
+    for (const name of ['host1', 'host2']) {
+      expect((await api.send('POST', '/hosts', hostBody(name))).status).toBe(201);
+    }
+    const { stack } = parseStack(stackDocument('Web App', ['host1', 'host2']), {
+      knownHosts: ['host1', 'host2'],
+    });
+    await insertDeployment(api.db, {
+      id: 'dep_1',
+      stackName: 'Web App',
+      stackSlug: 'web-app',
+      workflowId: 'graphium-deploy-web-app',
+      strategy: 'manual',
+      spec: stack!,
+      status,
+    });
+    return stack!;
+  }
+
+  it('starts a new deployment from the stored spec', async () => {
+    const spec = await seedParsedStack('removed');
+    const started: StackSpec[] = [];
+    api.deployer.start = async (input): Promise<WorkflowRef> => {
+      started.push(input.stack);
+      return { workflowId: 'graphium-deploy-web-app', runId: 'run-2' };
+    };
+
+    const response = await api.send('POST', '/stacks/web-app/redeploy');
+
+    expect(response.status).toBe(202);
+    const body = await response.json();
+    expect(body.deploymentId).not.toBe('dep_1');
+    expect(response.headers.get('location')).toBe(`/deployments/${body.deploymentId}`);
+    expect(started).toEqual([spec]);
+    const stored = await getDeployment(api.db, body.deploymentId);
+    expect(stored?.spec).toEqual(spec);
+    expect(stored?.runId).toBe('run-2');
+  });
+
+  it('returns 409 while the stack runs', async () => {
+    await seedParsedStack('running');
+
+    const response = await api.send('POST', '/stacks/web-app/redeploy');
+
+    expect(response.status).toBe(409);
+    expect((await response.json()).error.code).toBe('stack_running');
+    expect(api.deployer.callsOf('start')).toEqual([]);
+  });
+
+  it('returns 409 for a stack with secret values', async () => {
+    await seedDeployment('dep_1', 'Vault', 'removed');
+    const row = await getDeployment(api.db, 'dep_1');
+    const service = { name: 'db', secretEnvironment: ['PASSWORD'] };
+    await handle.db
+      .update(deployments)
+      .set({ spec: { ...row!.spec, services: [service as StackSpec['services'][number]] } })
+      .where(eq(deployments.id, 'dep_1'));
+
+    const response = await api.send('POST', '/stacks/vault/redeploy');
+
+    expect(response.status).toBe(409);
+    const body = await response.json();
+    expect(body.error.code).toBe('secrets_not_stored');
+    expect(body.error.message).toContain('secret values in db');
+    expect(api.deployer.callsOf('start')).toEqual([]);
+  });
+
+  it('returns 404 for a stack without deployments', async () => {
+    const response = await api.send('POST', '/stacks/nothing/redeploy');
+
+    expect(response.status).toBe(404);
   });
 });
