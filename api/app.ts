@@ -17,6 +17,7 @@ import { hostRoutes } from './hosts';
 import { apiMetrics } from './metrics';
 import { orphanRoutes } from './orphans';
 import { stackRoutes } from './stacks';
+import { dashboardRoutes, loginPageRoutes, loginRedirect } from './ui/routes';
 
 export type { AppDeps, AppEnv } from './context';
 
@@ -69,6 +70,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
 
+  // Registered before authentication, so it receives the 401 and sends a browser to the login page.
+  app.use('/ui/*', loginRedirect());
   if (deps.apiTokens) app.use(bearerAuth(deps.apiTokens));
   // A client polling a deployment sends back the ETag it got and receives 304 while nothing changed.
   app.use(etag({ weak: true, retainedHeaders: [...RETAINED_304_HEADERS, 'x-request-id'] }));
@@ -81,6 +84,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/orphans', orphanRoutes(routeDeps));
   app.route('/codec', codecRoutes(routeDeps));
   app.route('/metrics', metrics.routes);
+  app.route('/ui', dashboardRoutes(routeDeps));
+  app.route('/login', loginPageRoutes());
 
   app.onError(createErrorHandler(logger));
   app.notFound(notFoundHandler);

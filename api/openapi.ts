@@ -83,6 +83,17 @@ const invalidStack = error(
   '`validation_failed`: the stack or a request field is invalid; `details` names each path.',
 );
 
+/** Responses of a dashboard page: the HTML, or a redirect to the login page without valid credentials. */
+function pageResponses(description: string): Record<number, ResponseDoc> {
+  return {
+    200: { description, mediaType: 'text/html' },
+    302: {
+      description: 'No valid token or session: the browser is sent to the login page.',
+      headers: { Location: '`/login`.' },
+    },
+  };
+}
+
 /** Every route the API serves. */
 export const ROUTES: readonly RouteDoc[] = [
   {
@@ -375,6 +386,78 @@ export const ROUTES: readonly RouteDoc[] = [
       422: error('`payload_not_decrypted`: no configured key decrypts a payload.'),
       503: error('`codec_unavailable`: the API has no encryption keys.'),
     },
+  },
+  {
+    method: 'get',
+    path: '/ui',
+    operationId: 'dashboard',
+    tag: 'Dashboard',
+    summary: 'The web dashboard: the stacks page',
+    role: 'read',
+    responses: pageResponses('Every stack with its status, strategy, host count and last change.'),
+  },
+  {
+    method: 'get',
+    path: '/ui/stacks',
+    operationId: 'stacksPage',
+    tag: 'Dashboard',
+    summary: 'Page of every stack',
+    role: 'read',
+    query: stackListQuerySchema,
+    responses: pageResponses('Every stack with its status, strategy, host count and last change.'),
+  },
+  {
+    method: 'get',
+    path: '/ui/stacks/{name}',
+    operationId: 'stackPage',
+    tag: 'Dashboard',
+    summary: 'Page of one stack: the deployment map, live progress, failure and rollback',
+    role: 'read',
+    params: { name: 'Stack name or slug.' },
+    responses: {
+      ...pageResponses('The newest deployment of the stack, grouped by host.'),
+      404: {
+        description: 'No deployment of a stack of this name; the page says so.',
+        mediaType: 'text/html',
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/ui/hosts',
+    operationId: 'hostsPage',
+    tag: 'Dashboard',
+    summary: 'Page of the hosts with their live figures, and a form to add one',
+    role: 'read',
+    responses: pageResponses('Every host with datacenter, labels, status, CPUs, memory and containers.'),
+  },
+  {
+    method: 'get',
+    path: '/ui/deploy',
+    operationId: 'deployPage',
+    tag: 'Dashboard',
+    summary: 'Page to write, plan and deploy a stack',
+    role: 'read',
+    responses: pageResponses('The deploy form, with the free CPU and memory of every host.'),
+  },
+  {
+    method: 'get',
+    path: '/ui/assets/{file}',
+    operationId: 'dashboardAsset',
+    tag: 'Dashboard',
+    summary: 'A script of the dashboard pages',
+    role: 'read',
+    params: { file: 'File name, such as `stack.js`.' },
+    responses: { 200: { description: 'The JavaScript module.', mediaType: 'text/javascript' } },
+  },
+  {
+    method: 'get',
+    path: '/login',
+    operationId: 'loginPage',
+    tag: 'Dashboard',
+    summary: 'Login page: a form that posts an API token to `POST /login`',
+    role: 'none',
+    responses: { 200: { description: 'The login form.', mediaType: 'text/html' } },
   },
 ];
 

@@ -74,12 +74,12 @@ export async function planStack(deps: AppDeps, stack: StackSpec, seed: string): 
 
 /** Builds the API view of a host's facts, with what is free beside what is reserved. */
 export function factsView(facts: HostFacts | undefined) {
-  if (!facts) return { reachable: false, error: 'not checked' };
-  if (!facts.reachable) return { reachable: false, error: facts.error };
+  if (!facts) return { reachable: false as const, error: 'not checked' };
+  if (!facts.reachable) return { reachable: false as const, error: facts.error };
   const cpusReserved = facts.cpusReserved ?? 0;
   const memoryReservedBytes = facts.memoryReservedBytes ?? 0;
   return {
-    reachable: true,
+    reachable: true as const,
     cpus: facts.cpus,
     cpusReserved: Math.round(cpusReserved * 1000) / 1000,
     cpusFree: Math.max(0, Math.round((facts.cpus - cpusReserved) * 1000) / 1000),

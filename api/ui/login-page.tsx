@@ -1,0 +1,28 @@
+/** The login page: a form that posts an API token to `POST /login`, which sets the session cookie. */
+import { Layout } from './layout';
+
+export function LoginPage() {
+  return (
+    <Layout title="Log in" page="login">
+      <h1>Log in</h1>
+      <form method="post" action="/login" class="stacked">
+        <label for="login-token">API token</label>
+        <p class="hint" id="login-token-hint">
+          The secret of a token from GRAPHIUM_API_TOKENS, or the contents of .data/api-token on the Graphium
+          server.
+        </p>
+        <input
+          type="password"
+          id="login-token"
+          name="token"
+          required
+          autocomplete="current-password"
+          aria-describedby="login-token-hint"
+        />
+        <div class="actions">
+          <button type="submit">Log in</button>
+        </div>
+      </form>
+    </Layout>
+  );
+}
