@@ -23,6 +23,8 @@ const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 
 export interface TestGraphium {
   apiUrl: string;
+  /** Secret of the admin token the API accepts, for clients other than `request`. */
+  apiToken: string;
   /** Start a worker process, with `env` added to its environment, and resolve once it polls. */
   startWorker(env?: Record<string, string>): Promise<void>;
   /** Process id of the running worker; the SDK's worker identity starts with `<pid>@`. */
@@ -115,6 +117,7 @@ export async function startTestGraphium(options: {
 
   return {
     apiUrl: api.url,
+    apiToken,
     startWorker,
     workerPid: () =>
       worker && worker.exitCode === null && worker.signalCode === null ? worker.pid : undefined,
