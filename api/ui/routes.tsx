@@ -71,6 +71,8 @@ export function dashboardRoutes(deps: AppDeps): Hono<AppEnv> {
     return c.html(<StackPage detail={detail} temporalUiUrl={temporalUiUrl} />);
   });
 
+  // NOTE: the hosts and deploy pages read every registered host's figures at once, unlike the
+  // paged GET /hosts, so they take longer the more hosts are registered.
   app.get('/hosts', async (c) => {
     const hosts = await listHosts(deps.db);
     const facts = await readFacts(deps, hosts);

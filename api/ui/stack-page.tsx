@@ -149,11 +149,11 @@ function Progress(props: { detail: DeploymentDetail }) {
   );
 }
 
-function Failure(props: { failure: string[]; status: DeploymentStatus }) {
+function Failure(props: { failure: string[] }) {
   return (
     <section id="failure" aria-labelledby="failure-title" class="card">
       <h2 id="failure-title">Failure</h2>
-      <p>The deployment ended as {statusText(props.status)}. The cause, outermost first:</p>
+      <p>The cause, outermost first:</p>
       <ol>
         {props.failure.map((cause) => (
           <li>{cause}</li>
@@ -363,9 +363,7 @@ export function StackPage(props: { detail: DeploymentDetail; temporalUiUrl: stri
         <Summary detail={detail} />
         <Actions detail={detail} />
         {changing || detail.progress ? <Progress detail={detail} /> : null}
-        {detail.failure && detail.failure.length > 0 ? (
-          <Failure failure={detail.failure} status={detail.status} />
-        ) : null}
+        {detail.failure && detail.failure.length > 0 ? <Failure failure={detail.failure} /> : null}
         {detail.compensation ? (
           <Compensation report={detail.compensation as Partial<CompensationReport>} />
         ) : null}
