@@ -12,6 +12,8 @@ import { ERROR_TYPES, type PublishedPort } from '../workflows/contract';
 import { dockerFor, dockerMessage } from './docker';
 
 export interface AwaitHealthyInput {
+  /** For log lines; absent in deployments started before it was passed. */
+  deploymentId?: string;
   host: HostRecord;
   service: string;
   containerId: string;
