@@ -15,6 +15,7 @@ import { AesGcmPayloadCodec } from './codec';
 import { resolveCodecKeys } from './codec-keys';
 import type { Config } from './config';
 import { createLogger, type Logger } from './logger';
+import { resolveSessionKey } from './session-key';
 import { startTemporalDevServer, type DevServer } from './temporal-dev';
 import { createWorker, installRuntime, type GraphiumWorker } from './worker';
 
@@ -106,9 +107,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           searchAttributes: config.searchAttributes,
         }),
         temporalUiUrl,
+        temporalUiOrigins: config.temporalUiOrigins,
         namespace: config.temporalNamespace,
         placementWeights: config.placementWeights,
         apiTokens,
+        sessions: {
+          key: resolveSessionKey({ configured: config.sessionKey, dataDir: config.dataDir, logger }),
+          lifetimeSeconds: config.sessionSeconds,
+        },
         payloadCodec,
       });
       api = await startApiServer(app, { host: config.host, port: config.port });
