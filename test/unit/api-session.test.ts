@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiToken } from '../../api/auth';
 import { issueSession, verifySession, type SessionOptions } from '../../api/session';
 import { loadConfig } from '../../lib/config';
+import { codecEndpointUrl } from '../../lib/service';
 import { resolveSessionKey } from '../../lib/session-key';
 
 const VIEWER: ApiToken = { name: 'viewer', role: 'read', secret: 'r'.repeat(32) };
@@ -206,4 +207,16 @@ describe('session configuration', () => {
       );
     },
   );
+});
+
+describe('codecEndpointUrl', () => {
+  it.each([
+    ['127.0.0.1', 'http://127.0.0.1:8080/codec'],
+    ['0.0.0.0', 'http://127.0.0.1:8080/codec'],
+    ['::', 'http://127.0.0.1:8080/codec'],
+    ['::1', 'http://[::1]:8080/codec'],
+    ['graphium.internal', 'http://graphium.internal:8080/codec'],
+  ])('serves a browser of the API on %s at %s', (host, url) => {
+    expect(codecEndpointUrl(host, 8080)).toBe(url);
+  });
 });
