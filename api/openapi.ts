@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { requiredRole, type TokenRole } from './auth';
 import { payloadsRequestSchema } from './codec';
 import { listQuerySchema } from './deployments';
+import { loginSchema } from './login';
 import { hostListQuerySchema } from './hosts';
 import { newHostSchema } from './host-schema';
 import { orphanRemoveSchema } from './orphans';
@@ -19,6 +20,7 @@ import {
   deploymentListSchema,
   errorBodySchema,
   healthSchema,
+  loginResultSchema,
   hostListSchema,
   hostSchema,
   orphanAuditSchema,
@@ -111,6 +113,40 @@ export const ROUTES: readonly RouteDoc[] = [
     summary: 'This document as a web page',
     role: 'none',
     responses: { 200: { description: 'HTML page of every route.', mediaType: 'text/html' } },
+  },
+  {
+    method: 'post',
+    path: '/login',
+    operationId: 'login',
+    tag: 'Service',
+    summary: 'Log in with a token, kept in an HTTP-only session cookie',
+    description:
+      'Sets the signed cookie `graphium_session`, which browsers then send instead of the bearer ' +
+      'header. Takes JSON or an HTML form post with a `token` field. Cookie requests that change ' +
+      "state must come from the API's own origin, or from a Temporal UI origin for `/codec/*`.",
+    role: 'none',
+    body: { schema: loginSchema, description: 'The secret of a configured token.' },
+    responses: {
+      200: {
+        description: 'Logged in.',
+        schema: loginResultSchema,
+        headers: { 'Set-Cookie': 'The session cookie.' },
+      },
+      401: error('`unauthorized`: the token matches no configured token.'),
+      403: error('`origin_not_allowed`: the request came from another origin.'),
+    },
+  },
+  {
+    method: 'post',
+    path: '/logout',
+    operationId: 'logout',
+    tag: 'Service',
+    summary: 'Delete the session cookie',
+    role: 'none',
+    responses: {
+      204: { description: 'The cookie is deleted.', headers: { 'Set-Cookie': 'An expired session cookie.' } },
+      403: error('`origin_not_allowed`: the request came from another origin.'),
+    },
   },
   {
     method: 'get',

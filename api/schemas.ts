@@ -322,6 +322,12 @@ export const payloadsSchema = z.strictObject({ payloads: z.array(payload) }).met
 
 export const healthSchema = z.strictObject({ ok: z.literal(true) });
 
+export const loginResultSchema = z.strictObject({
+  token: z.string().describe('Name of the token that logged in.'),
+  role: z.enum(['read', 'deploy', 'admin']),
+  expiresAt: timestamp.describe('When the session cookie stops being accepted.'),
+});
+
 /**
  * The body of the stack routes, described for readers. The stack reader checks it with a message
  * and a JSON path for each problem; this schema lists the fields a request may carry.
