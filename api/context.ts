@@ -15,6 +15,8 @@ export interface DaemonCheck {
   version?: string;
   apiVersion?: string;
   error?: string;
+  /** `tls` when a TLS failure is the reason the daemon could not be used, else `unreachable`. */
+  errorKind?: 'tls' | 'unreachable';
 }
 
 export interface AppDeps {

@@ -25,6 +25,7 @@ readonly APT_PACKAGES=(
   busybox-static
   iptables
   iproute2
+  openssl
   docker-compose
   postgresql
   python3-pip
