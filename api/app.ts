@@ -12,7 +12,7 @@ import { codecCors, codecRoutes } from './codec';
 import type { AppDeps, AppEnv } from './context';
 import { deploymentRoutes } from './deployments';
 import { docsRoutes } from './docs';
-import { PayloadTooLargeError, createErrorHandler, notFoundHandler } from './errors';
+import { NotFoundError, PayloadTooLargeError, createErrorHandler, notFoundHandler } from './errors';
 import { hostRoutes } from './hosts';
 import { loginRoutes } from './login';
 import { apiMetrics } from './metrics';
@@ -61,6 +61,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Every line logged while the request runs carries its id, also lines from helpers it calls.
   app.use((c, next) => withLogFields({ requestId: c.get('requestId') }, next));
   app.use(requestLogger(logger));
+  // PostgreSQL cannot compare text with a NUL character, and no name or id contains one.
+  app.use(async (c, next) => {
+    if (/%00/i.test(c.req.path) || c.req.path.includes('\u0000')) {
+      throw new NotFoundError(`no object has a name or id with a NUL character (path ${c.req.path})`);
+    }
+    await next();
+  });
   app.use(metrics.countRequests);
   app.use(
     bodyLimit({

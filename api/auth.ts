@@ -200,6 +200,10 @@ export function parseTokens(text: string): ApiToken[] {
     if (tokens.some((token) => token.name === name)) {
       throw new Error(`${where}: the name is used by an earlier entry; give each token its own name`);
     }
+    // Two entries with one secret would always authenticate as the first, so the second is unusable.
+    if (tokens.some((token) => token.secret === secret)) {
+      throw new Error(`${where}: the secret is used by an earlier entry; give each token its own secret`);
+    }
     tokens.push({ name, role: role as TokenRole, secret });
   }
   return tokens;

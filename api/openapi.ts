@@ -82,7 +82,8 @@ const unplaceable = error(
   '`unplaceable`: some service fits on no host; `details` gives the reason per service and host.',
 );
 const invalidStack = error(
-  '`validation_failed`: the stack or a request field is invalid; `details` names each path.',
+  '`invalid_json`: the body is not JSON; `validation_failed`: the stack or a request field is ' +
+    'invalid, and `details` names each path.',
 );
 
 /** Every route the API serves. */
@@ -236,7 +237,10 @@ export const ROUTES: readonly RouteDoc[] = [
         '`stack_busy`: a workflow of the stack is running; `stack_running`: the stack runs and must be removed first.',
       ),
       422: unplaceable,
-      503: error('`search_attribute_not_registered`: the Temporal namespace lacks the search attributes.'),
+      503: error(
+        '`temporal_unavailable`: Temporal did not respond; `search_attribute_not_registered`: the ' +
+          'Temporal namespace lacks the search attributes. Nothing was started.',
+      ),
     },
   },
   {
@@ -270,6 +274,7 @@ export const ROUTES: readonly RouteDoc[] = [
     responses: {
       202: { description: 'Cancellation requested.', schema: cancelAcceptedSchema },
       409: error('`deployment_finished`: the deploy has already finished.'),
+      503: error('`temporal_unavailable`: Temporal did not respond, so nothing was cancelled.'),
     },
   },
   {
@@ -337,6 +342,10 @@ export const ROUTES: readonly RouteDoc[] = [
         headers: { Location: 'Path of the stack.' },
       },
       409: error('`stack_busy`: a teardown of the stack is already running.'),
+      503: error(
+        '`temporal_unavailable`: Temporal did not respond; `search_attribute_not_registered`: the ' +
+          'Temporal namespace lacks the search attributes. Nothing was started.',
+      ),
     },
   },
   {
@@ -406,7 +415,7 @@ export function allResponses(route: RouteDoc): Record<number, ResponseDoc> {
     shared[401] = error('`unauthorized`: no token, or an unknown one.');
     shared[403] = error("`forbidden`: the token's role does not allow this request.");
   }
-  if (route.method === 'get' && route.role !== 'none') {
+  if (route.method === 'get') {
     shared[304] = { description: 'Not modified: the `If-None-Match` ETag still matches.' };
   }
   shared[500] = error('`internal_error`: logged with its cause under the request id.');
@@ -421,6 +430,10 @@ function cleanSchema(context: { jsonSchema: unknown }): void {
   delete schema.$id;
   delete schema.id;
   if (schema.format === 'starts_with') delete schema.format;
+  // OpenAPI 3.0 checks `enum` before `nullable`, so a nullable enum must list null itself.
+  if (schema.nullable === true && Array.isArray(schema.enum) && !schema.enum.includes(null)) {
+    schema.enum = [...(schema.enum as unknown[]), null];
+  }
 }
 
 /** Converts one parameter field to an inline schema, without `$ref`s. */
@@ -539,7 +552,13 @@ function operation(route: RouteDoc): Record<string, unknown> {
     description,
     parameters: parameters(route),
     responses: Object.fromEntries(
-      Object.entries(allResponses(route)).map(([status, response]) => [status, responseObject(response)]),
+      Object.entries(allResponses(route)).map(([status, response]) => {
+        // Every successful GET carries a weak ETag for If-None-Match.
+        if (route.method !== 'get' || status !== '200') return [status, responseObject(response)];
+        const etag =
+          'Weak validator of the body; send it back in `If-None-Match` to get 304 while it matches.';
+        return [status, responseObject({ ...response, headers: { ETag: etag, ...response.headers } })];
+      }),
     ),
   };
   if (route.body) {
