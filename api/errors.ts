@@ -17,7 +17,7 @@ export interface ErrorDetail {
 }
 
 export interface ErrorBody {
-  /** `requestId` repeats the X-Request-Id header, so a saved error body still finds its log lines. */
+  /** `requestId` repeats the X-Request-Id header, so a saved error body leads to its log lines. */
   error: { code: string; message: string; details?: ErrorDetail[]; requestId: string };
 }
 
@@ -195,7 +195,11 @@ export class StackRunningError extends ApiError {
   }
 }
 
-/** gRPC status codes of a server that cannot be reached or did not reply in time. */
+/**
+ * gRPC status codes of a server that cannot be reached or did not reply in time.
+ * NOTE: a Temporal server that accepts the connection but stalls is not detected here; the
+ * request waits for the client's own deadline, about two minutes for a workflow start.
+ */
 const UNAVAILABLE_CODES = new Set([4, 14]);
 
 /** Returns whether `error`, or an error in its cause chain, is a gRPC UNAVAILABLE or DEADLINE_EXCEEDED. */
