@@ -14,6 +14,8 @@ import { ERROR_TYPES } from '../workflows/contract';
 import { dockerFor, dockerMessage, dockerStatus } from './docker';
 
 export interface EnsureImageInput {
+  /** For log lines; absent in deployments started before it was passed. */
+  deploymentId?: string;
   host: HostRecord;
   image: string;
   service: string;

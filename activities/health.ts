@@ -12,6 +12,8 @@ import { ERROR_TYPES, type PublishedPort } from '../workflows/contract';
 import { dockerFor, dockerMessage } from './docker';
 
 export interface AwaitHealthyInput {
+  /** For log lines; absent in deployments started before it was passed. */
+  deploymentId?: string;
   host: HostRecord;
   service: string;
   containerId: string;
@@ -140,7 +142,12 @@ async function probeHttp(
   if (!port) return noPublishedPort(input, containerPort);
   const url = `http://${formatHost(input.host.address)}:${port.hostPort}${path.startsWith('/') ? path : `/${path}`}`;
   try {
-    const response = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    // A redirect counts as a response and is not followed, so a container cannot send the worker elsewhere.
+    const response = await fetch(url, {
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     await response.body?.cancel();
     const healthy = response.status >= 200 && response.status < 400;
     return { healthy, output: `GET ${url} returned ${response.status}` };

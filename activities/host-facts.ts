@@ -7,6 +7,7 @@
 import type Docker from 'dockerode';
 import type { HostFacts, HostRecord } from '../core/model';
 import { dockerFor, dockerMessage, withTimeout } from './docker';
+import { classifyTlsError, tlsFailureMessage } from './docker-tls';
 
 /** Reading one host's facts waits at most this long, so one dead host cannot stall a plan. */
 export const HOST_FACTS_TIMEOUT_MS = 3_000;
@@ -25,7 +26,10 @@ export interface FactsOptions {
   timeoutMs?: number;
 }
 
-/** Reads the facts of every host in parallel; an unreachable host gets `reachable: false` and the error. */
+/**
+ * Reads the facts of every host in parallel. A host that cannot be read gets `reachable: false`
+ * and the error, with `errorKind: 'tls'` when a TLS failure is the reason.
+ */
 export async function gatherFacts(
   hosts: readonly HostRecord[],
   options: FactsOptions = {},
@@ -51,14 +55,17 @@ export function clearFactsCache(): void {
 }
 
 async function readFacts(host: HostRecord, timeoutMs: number): Promise<HostFacts> {
-  const docker = dockerFor(host);
   try {
+    // Inside the try, because building the client reads the host's TLS files.
+    const docker = dockerFor(host);
     return await withTimeout(describeHost(docker, host.name), timeoutMs, `reading the facts of ${host.name}`);
   } catch (error) {
+    const tls = classifyTlsError(error, host.docker);
     return {
       name: host.name,
       reachable: false,
-      error: dockerMessage(error),
+      error: tls ? tlsFailureMessage(host.name, host.docker, tls) : dockerMessage(error),
+      errorKind: tls ? 'tls' : 'unreachable',
       cpus: 0,
       memoryBytes: 0,
       runningContainers: 0,

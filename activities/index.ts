@@ -12,7 +12,7 @@ import { ERROR_TYPES } from '../workflows/contract';
 import type { StackResource } from '../workflows/contract';
 import { runAction } from './actions';
 import { ensureImage, removeById, removeServiceContainer, startContainer } from './containers';
-import { dockerFor, dockerMessage, onHost } from './docker';
+import { dockerFor, hostErrorMessage, onHost } from './docker';
 import { gatherFacts } from './host-facts';
 import { awaitHealthy } from './health';
 import { removeDeploymentLeftovers, type LeftoversInput } from './leftovers';
@@ -147,7 +147,7 @@ export function createActivities({ db, placementWeights }: ActivityDeps) {
               });
             }
           } catch (error) {
-            unreachable.push({ host: host.name, error: dockerMessage(error) });
+            unreachable.push({ host: host.name, error: hostErrorMessage(host, error) });
           }
         }),
       );
@@ -168,7 +168,7 @@ export function createActivities({ db, placementWeights }: ActivityDeps) {
           try {
             resources.push(...(await listStackResources(host, stackSlug)));
           } catch (error) {
-            unreachable.push({ host: host.name, error: dockerMessage(error) });
+            unreachable.push({ host: host.name, error: hostErrorMessage(host, error) });
           }
         }),
       );

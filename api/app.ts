@@ -7,13 +7,14 @@ import { bodyLimit } from 'hono/body-limit';
 import { etag, RETAINED_304_HEADERS } from 'hono/etag';
 import { requestId } from 'hono/request-id';
 import { withLogFields, type Logger } from '../lib/logger';
-import { bearerAuth } from './auth';
-import { codecRoutes } from './codec';
+import { tokenAuth } from './auth';
+import { codecCors, codecRoutes } from './codec';
 import type { AppDeps, AppEnv } from './context';
 import { deploymentRoutes } from './deployments';
 import { docsRoutes } from './docs';
-import { PayloadTooLargeError, createErrorHandler, notFoundHandler } from './errors';
+import { NotFoundError, PayloadTooLargeError, createErrorHandler, notFoundHandler } from './errors';
 import { hostRoutes } from './hosts';
+import { loginRoutes } from './login';
 import { apiMetrics } from './metrics';
 import { orphanRoutes } from './orphans';
 import { stackRoutes } from './stacks';
@@ -36,6 +37,7 @@ function requestLogger(logger: Logger): MiddlewareHandler<AppEnv> {
         path: c.req.path,
         status: c.res.status,
         token: c.get('tokenName'),
+        auth: c.get('authMethod'),
         elapsedMs: Math.round(performance.now() - started),
       },
       'request handled',
@@ -60,6 +62,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Every line logged while the request runs carries its id, also lines from helpers it calls.
   app.use((c, next) => withLogFields({ requestId: c.get('requestId') }, next));
   app.use(requestLogger(logger));
+  // PostgreSQL cannot compare text with a NUL character, and no name or id contains one.
+  app.use(async (c, next) => {
+    if (/%00/i.test(c.req.path) || c.req.path.includes('\u0000')) {
+      throw new NotFoundError(`no object has a name or id with a NUL character (path ${c.req.path})`);
+    }
+    await next();
+  });
   app.use(metrics.countRequests);
   app.use(
     bodyLimit({
@@ -72,12 +81,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   // Registered before authentication, so it receives the 401 and sends a browser to the login page.
   app.use('/ui/*', loginRedirect());
-  if (deps.apiTokens) app.use(bearerAuth(deps.apiTokens));
+  const temporalUiOrigins = deps.temporalUiOrigins ?? [new URL(deps.temporalUiUrl).origin];
+  // Before authentication, so a Temporal UI page can read the 401 or 403 of a codec request.
+  app.use('/codec/*', codecCors(temporalUiOrigins));
+  if (deps.apiTokens) {
+    app.use(tokenAuth({ tokens: deps.apiTokens, sessions: deps.sessions, temporalUiOrigins }));
+  }
   // A client polling a deployment sends back the ETag it got and receives 304 while nothing changed.
   app.use(etag({ weak: true, retainedHeaders: [...RETAINED_304_HEADERS, 'x-request-id'] }));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/', docsRoutes());
+  if (deps.apiTokens && deps.sessions) app.route('/', loginRoutes(routeDeps, deps.apiTokens, deps.sessions));
   app.route('/hosts', hostRoutes(routeDeps));
   app.route('/deployments', deploymentRoutes(routeDeps));
   app.route('/stacks', stackRoutes(routeDeps));

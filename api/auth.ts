@@ -1,9 +1,10 @@
 /**
- * Bearer-token authentication of the API. Every token has a name, for logs, and a role that
- * decides which requests it may make:
+ * Token authentication of the API. A request presents a token as `Authorization: Bearer <token>`,
+ * or through the session cookie that `POST /login` sets (see session.ts). Every token has a name,
+ * for logs, and a role that decides which requests it may make:
  *
- * - `read`: GET and HEAD requests only;
- * - `deploy`: also validate, plan, deploy, cancel and tear down stacks;
+ * - `read`: GET and HEAD requests, and decoding payloads for the Temporal UI;
+ * - `deploy`: also validate, plan, deploy, cancel and tear down stacks, and encode payloads;
  * - `admin`: everything, including registering and removing hosts and removing orphans.
  *
  * A missing or unknown token gets 401, a known token whose role does not allow the request 403.
@@ -11,9 +12,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import { ApiError } from './errors';
 import type { AppEnv } from './context';
+import { checkSessionOrigin } from './csrf';
+import { SESSION_COOKIE, clearSessionCookie, verifySession, type SessionOptions } from './session';
 
 export const TOKEN_ROLES = ['read', 'deploy', 'admin'] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
@@ -25,8 +29,11 @@ export interface ApiToken {
   secret: string;
 }
 
-/** Paths anyone may request without a token: liveness and the API documentation. */
-const OPEN_PATHS = new Set(['/healthz', '/docs', '/openapi.json']);
+/**
+ * Paths anyone may request without a token: liveness, the API documentation, and logging in and
+ * out, which check the token themselves.
+ */
+const OPEN_PATHS = new Set(['/healthz', '/docs', '/openapi.json', '/login', '/logout']);
 
 /** Shortest secret accepted, so a token cannot be guessed by trying. */
 export const MIN_SECRET_LENGTH = 16;
@@ -70,6 +77,8 @@ export function matchToken(tokens: readonly ApiToken[], presented: string): ApiT
 /** Returns the least role that may make a request with this method to this path. */
 export function requiredRole(method: string, path: string): TokenRole {
   if (method === 'GET' || method === 'HEAD') return 'read';
+  // Decoding stays at deploy, the default for POST, because it reveals the values of secret
+  // variables, which GET responses redact. Tokens that deploy stacks supply those values anyway.
   if (path.startsWith('/hosts') || path.startsWith('/orphans')) return 'admin';
   return 'deploy';
 }
@@ -78,27 +87,25 @@ function allows(role: TokenRole, needed: TokenRole): boolean {
   return TOKEN_ROLES.indexOf(role) >= TOKEN_ROLES.indexOf(needed);
 }
 
-/** Rejects requests without a valid bearer token, except to OPEN_PATHS and CORS preflights. */
-export function bearerAuth(tokens: readonly ApiToken[]): MiddlewareHandler<AppEnv> {
+export interface AuthOptions {
+  tokens: readonly ApiToken[];
+  /** Signing key and lifetime of login sessions. Absent: the session cookie is ignored. */
+  sessions?: SessionOptions;
+  /** Origins of the Temporal UI pages that may call `/codec/*` with the session cookie. */
+  temporalUiOrigins?: readonly string[];
+}
+
+/**
+ * Rejects requests without a valid bearer token or session cookie, except to OPEN_PATHS and
+ * CORS preflights. A request with an Authorization header is judged by that header alone.
+ */
+export function tokenAuth(options: AuthOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (OPEN_PATHS.has(c.req.path) || c.req.method === 'OPTIONS') return next();
 
     // Set before any 401, so every rejection names the scheme to use.
     c.header('WWW-Authenticate', 'Bearer realm="graphium"');
-    const header = c.req.header('authorization');
-    if (!header) {
-      throw new UnauthorizedError(
-        'missing Authorization header; send "Authorization: Bearer <token>" with a token from GRAPHIUM_API_TOKENS',
-      );
-    }
-    const match = /^Bearer +(\S+) *$/i.exec(header);
-    if (!match) {
-      throw new UnauthorizedError('malformed Authorization header; expected "Bearer <token>"');
-    }
-    const token = matchToken(tokens, match[1]!);
-    if (!token) {
-      throw new UnauthorizedError('invalid token; use a token from GRAPHIUM_API_TOKENS');
-    }
+    const token = authenticate(c, options);
 
     const needed = requiredRole(c.req.method, c.req.path);
     if (!allows(token.role, needed)) {
@@ -111,6 +118,54 @@ export function bearerAuth(tokens: readonly ApiToken[]): MiddlewareHandler<AppEn
     c.set('tokenName', token.name);
     return next();
   };
+}
+
+/** Returns the token of the request's Authorization header or session cookie, or raises 401 or 403. */
+function authenticate(c: Context<AppEnv>, options: AuthOptions): ApiToken {
+  const header = c.req.header('authorization');
+  if (header) return bearerToken(header, options.tokens, c);
+  if (options.sessions) {
+    const cookie = getCookie(c, SESSION_COOKIE);
+    if (cookie) return sessionToken(c, cookie, options.sessions, options);
+  }
+  throw new UnauthorizedError(
+    'missing Authorization header; send "Authorization: Bearer <token>" with a token from GRAPHIUM_API_TOKENS' +
+      (options.sessions ? ', or log in with POST /login' : ''),
+  );
+}
+
+function bearerToken(header: string, tokens: readonly ApiToken[], c: Context<AppEnv>): ApiToken {
+  const match = /^Bearer +(\S+) *$/i.exec(header);
+  if (!match) {
+    throw new UnauthorizedError('malformed Authorization header; expected "Bearer <token>"');
+  }
+  const token = matchToken(tokens, match[1]!);
+  if (!token) {
+    throw new UnauthorizedError('invalid token; use a token from GRAPHIUM_API_TOKENS');
+  }
+  c.set('authMethod', 'bearer');
+  return token;
+}
+
+/**
+ * Returns the token of a valid session cookie. An invalid one is deleted in the browser, so it
+ * is not sent again. A cookie-authenticated request that changes state must also come from an
+ * allowed origin (see csrf.ts).
+ */
+function sessionToken(
+  c: Context<AppEnv>,
+  cookie: string,
+  sessions: SessionOptions,
+  options: AuthOptions,
+): ApiToken {
+  const check = verifySession(cookie, options.tokens, sessions);
+  if (!check.valid) {
+    clearSessionCookie(c);
+    throw new UnauthorizedError(`${check.reason}; log in again with POST /login`);
+  }
+  checkSessionOrigin(c, options.temporalUiOrigins ?? []);
+  c.set('authMethod', 'session');
+  return check.token;
 }
 
 /**
@@ -144,6 +199,10 @@ export function parseTokens(text: string): ApiToken[] {
     }
     if (tokens.some((token) => token.name === name)) {
       throw new Error(`${where}: the name is used by an earlier entry; give each token its own name`);
+    }
+    // Two entries with one secret would always authenticate as the first, so the second is unusable.
+    if (tokens.some((token) => token.secret === secret)) {
+      throw new Error(`${where}: the secret is used by an earlier entry; give each token its own secret`);
     }
     tokens.push({ name, role: role as TokenRole, secret });
   }

@@ -3,9 +3,13 @@
  * `POST /codec/decode` and `POST /codec/encode`. Both take and return
  * `{"payloads": [{"metadata": {"<key>": "<base64>"}, "data": "<base64>"}]}`, the JSON form of
  * Temporal's `Payloads` message that the UI sends.
+ *
+ * The UI calls them from the browser, with the session cookie when its codec setting "Include
+ * cross-origin credentials" is on. `codecCors` lets only the configured UI origins read the
+ * responses, and runs before authentication, so the UI can read a 401 or 403 too.
  */
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
 import { PayloadDecryptionError } from '../lib/codec';
@@ -68,22 +72,24 @@ function toJson(payload: Payload) {
 }
 
 /**
- * Creates the `/codec` sub-app. Browsers may call it only from the origin of `deps.temporalUiUrl`;
- * the UI sends `X-Namespace`, and `Authorization` when it passes an access token.
+ * Returns the CORS middleware of `/codec/*`. It responds to preflights, and sets
+ * Access-Control-Allow-Origin to the requesting origin only when that is one of
+ * `temporalUiOrigins`, with credentials allowed. The UI sends `Content-Type`, `X-Namespace`,
+ * and `Authorization` when it passes an access token of its own login.
  */
+export function codecCors(temporalUiOrigins: readonly string[]): MiddlewareHandler<AppEnv> {
+  return cors({
+    origin: (origin) => (temporalUiOrigins.includes(origin) ? origin : null),
+    allowMethods: ['POST', 'OPTIONS'],
+    allowHeaders: ['Content-Type', 'Authorization', 'X-Namespace'],
+    credentials: true,
+    maxAge: 600,
+  });
+}
+
+/** Creates the `/codec` sub-app. `createApp` puts `codecCors` in front of it. */
 export function codecRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const uiOrigin = new URL(deps.temporalUiUrl).origin;
-
-  app.use(
-    cors({
-      origin: (origin) => (origin === uiOrigin ? origin : null),
-      allowMethods: ['POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'X-Namespace', 'Authorization'],
-      credentials: true,
-      maxAge: 600,
-    }),
-  );
 
   const transform = (direction: 'encode' | 'decode') =>
     app.post(`/${direction}`, async (c) => {

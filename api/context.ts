@@ -7,6 +7,7 @@ import type { HostFacts, HostRecord } from '../core/model';
 import type { PlacementWeights } from '../core/placement';
 import type { ApiToken } from './auth';
 import type { Deployer } from './deployer';
+import type { SessionOptions } from './session';
 
 /** Result of asking a newly registered host's Docker daemon for its version. */
 export interface DaemonCheck {
@@ -14,6 +15,8 @@ export interface DaemonCheck {
   version?: string;
   apiVersion?: string;
   error?: string;
+  /** `tls` when a TLS failure is the reason the daemon could not be used, else `unreachable`. */
+  errorKind?: 'tls' | 'unreachable';
 }
 
 export interface AppDeps {
@@ -22,6 +25,11 @@ export interface AppDeps {
   deployer: Deployer;
   /** Base URL of the Temporal web UI, without a trailing slash, for links in responses. */
   temporalUiUrl: string;
+  /**
+   * Origins, such as `http://127.0.0.1:8233`, of the Temporal UI pages that may call `/codec/*`
+   * from a browser. Default: the origin of `temporalUiUrl`.
+   */
+  temporalUiOrigins?: readonly string[];
   /** Temporal namespace of the workflows, for links in responses. */
   namespace: string;
   /** Asks a newly registered host's daemon for its version. Default: a real Docker call. */
@@ -37,11 +45,18 @@ export interface AppDeps {
    * authentication off, which only tests of other concerns do.
    */
   apiTokens?: readonly ApiToken[];
+  /**
+   * Signing key and lifetime of the sessions that `POST /login` issues. Default: none, so the
+   * login routes are absent and the session cookie is ignored.
+   */
+  sessions?: SessionOptions;
 }
 
 export interface AppEnv {
   Variables: RequestIdVariables & {
     /** Name of the token that authenticated the request. */
     tokenName?: string;
+    /** Carrier of the request's token: the Authorization header or the session cookie. */
+    authMethod?: 'bearer' | 'session';
   };
 }

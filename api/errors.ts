@@ -17,7 +17,7 @@ export interface ErrorDetail {
 }
 
 export interface ErrorBody {
-  /** `requestId` repeats the X-Request-Id header, so a saved error body still finds its log lines. */
+  /** `requestId` repeats the X-Request-Id header, so a saved error body leads to its log lines. */
   error: { code: string; message: string; details?: ErrorDetail[]; requestId: string };
 }
 
@@ -195,6 +195,23 @@ export class StackRunningError extends ApiError {
   }
 }
 
+/**
+ * gRPC status codes of a server that cannot be reached or did not reply in time.
+ * NOTE: a Temporal server that accepts the connection but stalls is not detected here; the
+ * request waits for the client's own deadline, about two minutes for a workflow start.
+ */
+const UNAVAILABLE_CODES = new Set([4, 14]);
+
+/** Returns whether `error`, or an error in its cause chain, is a gRPC UNAVAILABLE or DEADLINE_EXCEEDED. */
+function isTemporalUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'number' && UNAVAILABLE_CODES.has(code) && 'metadata' in current) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 /** Maps repository errors, which know nothing of HTTP, to API errors. */
 function fromRepositoryError(error: unknown): ApiError | undefined {
   if (error instanceof HostExistsError) return new ApiError(409, 'host_exists', error.message);
@@ -227,6 +244,13 @@ export function createErrorHandler(logger: Logger): ErrorHandler {
     if (mapped) return respond(c, mapped);
     if (error instanceof HTTPException && error.status < 500) {
       return respond(c, fromHttpException(error));
+    }
+    if (isTemporalUnavailable(error)) {
+      logger.warn({ err: error, requestId: c.get('requestId') }, 'Temporal did not respond');
+      const message =
+        'Temporal did not respond, so nothing was started or changed; check that the Temporal ' +
+        'server at TEMPORAL_ADDRESS runs, then send the request again';
+      return respond(c, new ApiError(503, 'temporal_unavailable', message));
     }
 
     const requestId = c.get('requestId');

@@ -1,6 +1,7 @@
 /** Routes of the host registry: `/hosts`. */
 import { Hono } from 'hono';
 import { dockerFor, dockerMessage, withTimeout } from '../activities/docker';
+import { checkTlsFiles, classifyTlsError, tlsFailureMessage } from '../activities/docker-tls';
 import {
   createHost,
   deleteHost,
@@ -10,8 +11,8 @@ import {
   type Host,
 } from '../db/repository';
 import type { AppDeps, AppEnv, DaemonCheck } from './context';
-import { ApiError, NotFoundError } from './errors';
-import { newHostSchema, publicEndpoint } from './host-schema';
+import { ApiError, NotFoundError, ValidationError } from './errors';
+import { newHostSchema, publicEndpoint, type NewHostBody } from './host-schema';
 import { pageFields, pageQuerySchema } from './pagination';
 import { factsView, readFacts } from './placement';
 import { readJson, validate } from './validation';
@@ -40,15 +41,42 @@ const DAEMON_CHECK_TIMEOUT_MS = 3_000;
 
 /**
  * Ask the daemon for its version, so a mistyped endpoint shows at once. The host is
- * registered either way, because a host may be down only for the moment.
+ * registered either way, because a host may be down only for the moment. A failed TLS
+ * handshake is reported with its cause and fix and `errorKind: 'tls'`.
  */
 export async function checkDaemon(host: Pick<Host, 'name' | 'docker'>): Promise<DaemonCheck> {
   try {
     const version = await withTimeout(dockerFor(host).version(), DAEMON_CHECK_TIMEOUT_MS, 'docker version');
     return { reachable: true, version: version.Version, apiVersion: version.ApiVersion };
   } catch (error) {
-    return { reachable: false, error: `Docker daemon did not answer: ${dockerMessage(error)}` };
+    const tls = classifyTlsError(error, host.docker);
+    if (tls) {
+      return { reachable: false, error: tlsFailureMessage(host.name, host.docker, tls), errorKind: 'tls' };
+    }
+    return {
+      reachable: false,
+      error: `Docker daemon did not answer: ${dockerMessage(error)}`,
+      errorKind: 'unreachable',
+    };
   }
+}
+
+/**
+ * Rejects TLS files that cannot be read or are not the PEM certificates and key their fields
+ * need, because no daemon could ever be reached with them. A daemon that rejects the handshake is
+ * a fact about the daemon, which `checkDaemon` reports instead.
+ *
+ * @throws ValidationError naming each unusable file by its path in the body.
+ */
+function rejectUnusableTlsFiles(body: NewHostBody): void {
+  if (body.docker.protocol !== 'tcp' || !body.docker.tls) return;
+  const details = checkTlsFiles(body.docker.tls).map((problem) => ({
+    path: `$.docker.tls.${problem.field}`,
+    message: `${problem.path} ${problem.problem}; ${problem.fix}`,
+  }));
+  if (details.length === 0) return;
+  const count = details.length === 1 ? '1 unusable TLS file' : `${details.length} unusable TLS files`;
+  throw new ValidationError(`host has ${count}; see details`, details);
 }
 
 function hostNotFound(name: string): NotFoundError {
@@ -62,6 +90,7 @@ export function hostRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.post('/', async (c) => {
     const body = validate(newHostSchema, await readJson(c), 'host');
+    rejectUnusableTlsFiles(body);
     const host = await createHost(deps.db, body);
     const check = await (deps.checkDaemon ?? checkDaemon)(host);
     deps.logger.info({ host: host.name, address: host.address, ...check }, 'host registered');

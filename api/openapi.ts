@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { requiredRole, type TokenRole } from './auth';
 import { payloadsRequestSchema } from './codec';
 import { listQuerySchema } from './deployments';
+import { loginSchema } from './login';
 import { hostListQuerySchema } from './hosts';
 import { newHostSchema } from './host-schema';
 import { orphanRemoveSchema } from './orphans';
@@ -19,6 +20,7 @@ import {
   deploymentListSchema,
   errorBodySchema,
   healthSchema,
+  loginResultSchema,
   hostListSchema,
   hostSchema,
   orphanAuditSchema,
@@ -80,7 +82,8 @@ const unplaceable = error(
   '`unplaceable`: some service fits on no host; `details` gives the reason per service and host.',
 );
 const invalidStack = error(
-  '`validation_failed`: the stack or a request field is invalid; `details` names each path.',
+  '`invalid_json`: the body is not JSON; `validation_failed`: the stack or a request field is ' +
+    'invalid, and `details` names each path.',
 );
 
 /** Responses of a dashboard page: the HTML, or a redirect to the login page without valid credentials. */
@@ -122,6 +125,40 @@ export const ROUTES: readonly RouteDoc[] = [
     summary: 'This document as a web page',
     role: 'none',
     responses: { 200: { description: 'HTML page of every route.', mediaType: 'text/html' } },
+  },
+  {
+    method: 'post',
+    path: '/login',
+    operationId: 'login',
+    tag: 'Service',
+    summary: 'Log in with a token, kept in an HTTP-only session cookie',
+    description:
+      'Sets the signed cookie `graphium_session`, which browsers then send instead of the bearer ' +
+      'header. Takes JSON or an HTML form post with a `token` field. Cookie requests that change ' +
+      "state must come from the API's own origin, or from a Temporal UI origin for `/codec/*`.",
+    role: 'none',
+    body: { schema: loginSchema, description: 'The secret of a configured token.' },
+    responses: {
+      200: {
+        description: 'Logged in.',
+        schema: loginResultSchema,
+        headers: { 'Set-Cookie': 'The session cookie.' },
+      },
+      401: error('`unauthorized`: the token matches no configured token.'),
+      403: error('`origin_not_allowed`: the request came from another origin.'),
+    },
+  },
+  {
+    method: 'post',
+    path: '/logout',
+    operationId: 'logout',
+    tag: 'Service',
+    summary: 'Delete the session cookie',
+    role: 'none',
+    responses: {
+      204: { description: 'The cookie is deleted.', headers: { 'Set-Cookie': 'An expired session cookie.' } },
+      403: error('`origin_not_allowed`: the request came from another origin.'),
+    },
   },
   {
     method: 'get',
@@ -211,7 +248,10 @@ export const ROUTES: readonly RouteDoc[] = [
         '`stack_busy`: a workflow of the stack is running; `stack_running`: the stack runs and must be removed first.',
       ),
       422: unplaceable,
-      503: error('`search_attribute_not_registered`: the Temporal namespace lacks the search attributes.'),
+      503: error(
+        '`temporal_unavailable`: Temporal did not respond; `search_attribute_not_registered`: the ' +
+          'Temporal namespace lacks the search attributes. Nothing was started.',
+      ),
     },
   },
   {
@@ -245,6 +285,7 @@ export const ROUTES: readonly RouteDoc[] = [
     responses: {
       202: { description: 'Cancellation requested.', schema: cancelAcceptedSchema },
       409: error('`deployment_finished`: the deploy has already finished.'),
+      503: error('`temporal_unavailable`: Temporal did not respond, so nothing was cancelled.'),
     },
   },
   {
@@ -312,6 +353,10 @@ export const ROUTES: readonly RouteDoc[] = [
         headers: { Location: 'Path of the stack.' },
       },
       409: error('`stack_busy`: a teardown of the stack is already running.'),
+      503: error(
+        '`temporal_unavailable`: Temporal did not respond; `search_attribute_not_registered`: the ' +
+          'Temporal namespace lacks the search attributes. Nothing was started.',
+      ),
     },
   },
   {
@@ -478,7 +523,7 @@ export function allResponses(route: RouteDoc): Record<number, ResponseDoc> {
     shared[401] = error('`unauthorized`: no token, or an unknown one.');
     shared[403] = error("`forbidden`: the token's role does not allow this request.");
   }
-  if (route.method === 'get' && route.role !== 'none') {
+  if (route.method === 'get') {
     shared[304] = { description: 'Not modified: the `If-None-Match` ETag still matches.' };
   }
   shared[500] = error('`internal_error`: logged with its cause under the request id.');
@@ -493,6 +538,10 @@ function cleanSchema(context: { jsonSchema: unknown }): void {
   delete schema.$id;
   delete schema.id;
   if (schema.format === 'starts_with') delete schema.format;
+  // OpenAPI 3.0 checks `enum` before `nullable`, so a nullable enum must list null itself.
+  if (schema.nullable === true && Array.isArray(schema.enum) && !schema.enum.includes(null)) {
+    schema.enum = [...(schema.enum as unknown[]), null];
+  }
 }
 
 /** Converts one parameter field to an inline schema, without `$ref`s. */
@@ -611,7 +660,13 @@ function operation(route: RouteDoc): Record<string, unknown> {
     description,
     parameters: parameters(route),
     responses: Object.fromEntries(
-      Object.entries(allResponses(route)).map(([status, response]) => [status, responseObject(response)]),
+      Object.entries(allResponses(route)).map(([status, response]) => {
+        // Every successful GET carries a weak ETag for If-None-Match.
+        if (route.method !== 'get' || status !== '200') return [status, responseObject(response)];
+        const etag =
+          'Weak validator of the body; send it back in `If-None-Match` to get 304 while it matches.';
+        return [status, responseObject({ ...response, headers: { ETag: etag, ...response.headers } })];
+      }),
     ),
   };
   if (route.body) {

@@ -6,7 +6,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { removeById } from '../activities/containers';
-import { dockerFor, dockerMessage, withTimeout } from '../activities/docker';
+import { dockerFor, dockerMessage, hostErrorMessage, withTimeout } from '../activities/docker';
 import type { HostRecord } from '../core/model';
 import { LABELS } from '../core/names';
 import { deploymentStatuses, listHosts, toHostRecord } from '../db/repository';
@@ -50,7 +50,7 @@ export async function auditOrphans(deps: Pick<AppDeps, 'db'>): Promise<OrphanAud
       try {
         found.push(...(await managedContainers(host)));
       } catch (error) {
-        unreachable.push({ host: host.name, error: dockerMessage(error) });
+        unreachable.push({ host: host.name, error: hostErrorMessage(host, error) });
       }
     }),
   );

@@ -75,7 +75,9 @@ export async function planStack(deps: AppDeps, stack: StackSpec, seed: string): 
 /** Builds the API view of a host's facts, with what is free beside what is reserved. */
 export function factsView(facts: HostFacts | undefined) {
   if (!facts) return { reachable: false as const, error: 'not checked' };
-  if (!facts.reachable) return { reachable: false as const, error: facts.error };
+  if (!facts.reachable) {
+    return { reachable: false as const, error: facts.error, errorKind: facts.errorKind ?? 'unreachable' };
+  }
   const cpusReserved = facts.cpusReserved ?? 0;
   const memoryReservedBytes = facts.memoryReservedBytes ?? 0;
   return {

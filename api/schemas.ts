@@ -59,7 +59,14 @@ const hostFacts = z
         .array(z.string())
         .describe('Host ports already published on the host, as `port/protocol`.'),
     }),
-    z.strictObject({ reachable: z.literal(false), error: z.string().optional() }),
+    z.strictObject({
+      reachable: z.literal(false),
+      error: z.string().optional(),
+      errorKind: z
+        .enum(['tls', 'unreachable'])
+        .optional()
+        .describe('`tls` when the TLS files or the handshake failed, which no retry fixes.'),
+    }),
   ])
   .meta({ id: 'HostFacts', description: 'Live figures read from the Docker daemon, cached for 2 s.' });
 
@@ -87,6 +94,7 @@ export const registeredHostSchema = z
         version: z.string().optional(),
         apiVersion: z.string().optional(),
         error: z.string().optional(),
+        errorKind: z.enum(['tls', 'unreachable']).optional(),
       })
       .describe('Result of asking the daemon for its version; the host is registered either way.'),
   })
@@ -321,6 +329,12 @@ const payload = z.strictObject({
 export const payloadsSchema = z.strictObject({ payloads: z.array(payload) }).meta({ id: 'Payloads' });
 
 export const healthSchema = z.strictObject({ ok: z.literal(true) });
+
+export const loginResultSchema = z.strictObject({
+  token: z.string().describe('Name of the token that logged in.'),
+  role: z.enum(['read', 'deploy', 'admin']),
+  expiresAt: timestamp.describe('When the session cookie stops being accepted.'),
+});
 
 /**
  * The body of the stack routes, described for readers. The stack reader checks it with a message

@@ -211,6 +211,11 @@ export interface HostFacts {
   reachable: boolean;
   /** Reason the host could not be read, when it is not reachable. */
   error?: string;
+  /**
+   * Why the host could not be read: `tls` when its TLS files are unusable or the TLS handshake
+   * failed, which no retry fixes, and `unreachable` for any other error. Absent when reachable.
+   */
+  errorKind?: 'tls' | 'unreachable';
   cpus: number;
   memoryBytes: number;
   runningContainers: number;

@@ -3,7 +3,7 @@
  * embedded PGlite. Both drivers produce the same drizzle `Database` type, and the
  * committed migrations in db/migrations are applied before the handle is returned.
  */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -74,5 +74,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
 async function pgliteDir(dataDir = '.data'): Promise<string> {
   const dir = path.resolve(dataDir, 'pglite');
   await mkdir(dir, { recursive: true });
+  // PGlite creates its files readable and writable by everyone, so only the owner may enter the folder.
+  await chmod(dir, 0o700);
   return dir;
 }

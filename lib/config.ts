@@ -7,8 +7,10 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseTokens, type ApiToken } from '../api/auth';
+import { DEFAULT_SESSION_SECONDS } from '../api/session';
 import { DEFAULT_WEIGHTS, type PlacementWeights } from '../core/placement';
 import { parseCodecKeys, type CodecKey } from './codec';
+import { parseSessionKey } from './session-key';
 import { DEFAULT_DEADLINES, type StepDeadlines } from '../workflows/contract';
 
 /** Log levels pino accepts, plus `silent` for tests. */
@@ -30,6 +32,12 @@ export interface Config {
   host: string;
   /** Base URL of the Temporal web UI, without a trailing slash. Default: http://127.0.0.1:8233. */
   temporalUiUrl: string;
+  /**
+   * Origins of the Temporal UI pages that may call the codec endpoint from a browser, from
+   * GRAPHIUM_TEMPORAL_UI_ORIGINS. Absent: the origin of the Temporal UI the service uses, which is
+   * the dev server's when the service starts one.
+   */
+  temporalUiOrigins?: string[];
   /** Default: `info`. */
   logLevel: LogLevel;
   /** Weights of the placement score parts. Default: 1 each. */
@@ -53,6 +61,13 @@ export interface Config {
    * Absent: the service uses the token in `<dataDir>/api-token`, creating it on first start.
    */
   apiTokens?: ApiToken[];
+  /**
+   * Key that signs login sessions, from GRAPHIUM_SESSION_KEY. Absent: the service uses
+   * `<dataDir>/session-key`, creating it on first start (see lib/session-key.ts).
+   */
+  sessionKey?: Buffer;
+  /** Seconds a login lasts, from GRAPHIUM_SESSION_SECONDS. Default: 43200 (12 hours). */
+  sessionSeconds: number;
 }
 
 /** Raised when an environment variable contains a value the service cannot use. */
@@ -79,6 +94,59 @@ const seconds = z.coerce
   .int('must be a whole number of seconds')
   .min(1, 'must be from 1 to 86400 seconds')
   .max(86_400, 'must be from 1 to 86400 seconds');
+
+/** Maximum login session lifetime: 30 days, in seconds. */
+const MAX_SESSION_SECONDS = 30 * 86_400;
+
+const sessionSeconds = z.coerce
+  .number({ error: 'must be a number of seconds' })
+  .int('must be a whole number of seconds')
+  .min(60, `must be from 60 to ${MAX_SESSION_SECONDS} seconds (30 days)`)
+  .max(MAX_SESSION_SECONDS, `must be from 60 to ${MAX_SESSION_SECONDS} seconds (30 days)`);
+
+/** Reads a base64 key; the message never contains the key. */
+const sessionKey = z.string().transform((text, context): Buffer => {
+  try {
+    return parseSessionKey(text);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** Reads comma-separated origins such as `http://127.0.0.1:8233`, each without a path. */
+const origins = z.string().transform((text, context): string[] => {
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const parsed: string[] = [];
+  for (const entry of entries) {
+    const origin = originOf(entry);
+    if (!origin) {
+      context.addIssue({
+        code: 'custom',
+        message: `must be comma-separated origins such as http://127.0.0.1:8233, each a scheme, host and port without a path; ${JSON.stringify(entry)} is not one`,
+      });
+      return z.NEVER;
+    }
+    parsed.push(origin);
+  }
+  return parsed;
+});
+
+/** Returns the origin `text` names, or undefined when it is not an http(s) origin alone. */
+function originOf(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+  const http = url.protocol === 'http:' || url.protocol === 'https:';
+  return bare && http ? url.origin : undefined;
+}
 
 /** Reads `name:role:secret` entries; the message of a bad entry never contains a secret. */
 const apiTokens = z.string().transform((text, context): ApiToken[] => {
@@ -152,12 +220,15 @@ const environmentSchema = z.object({
   GRAPHIUM_PORT: tcpPort.default(8080),
   GRAPHIUM_HOST: z.string().default('127.0.0.1'),
   TEMPORAL_UI_URL: httpUrl.default('http://127.0.0.1:8233'),
+  GRAPHIUM_TEMPORAL_UI_ORIGINS: origins.optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   GRAPHIUM_PLACEMENT_WEIGHTS: placementWeights.optional(),
   GRAPHIUM_TEST_REPLY_DELAYS: replyDelays.optional(),
   GRAPHIUM_CODEC_KEYS: codecKeys.optional(),
   GRAPHIUM_API_TOKENS: apiTokens.optional(),
   GRAPHIUM_API_TOKENS_FILE: z.string().optional(),
+  GRAPHIUM_SESSION_KEY: sessionKey.optional(),
+  GRAPHIUM_SESSION_SECONDS: sessionSeconds.default(DEFAULT_SESSION_SECONDS),
   GRAPHIUM_HOST_DEADLINE_SECONDS: seconds.default(DEFAULT_DEADLINES.hostSeconds),
   GRAPHIUM_UNDO_DEADLINE_SECONDS: seconds.default(DEFAULT_DEADLINES.undoSeconds),
   GRAPHIUM_RECONCILE_RETRY_SECONDS: seconds.default(DEFAULT_DEADLINES.reconcileRetrySeconds),
@@ -171,7 +242,12 @@ function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /** Variables whose value may carry a password, so messages never echo them. */
-const SECRET_VARIABLES = new Set(['GRAPHIUM_CODEC_KEYS', 'DATABASE_URL', 'GRAPHIUM_API_TOKENS']);
+const SECRET_VARIABLES = new Set([
+  'GRAPHIUM_CODEC_KEYS',
+  'DATABASE_URL',
+  'GRAPHIUM_API_TOKENS',
+  'GRAPHIUM_SESSION_KEY',
+]);
 
 function describeIssues(error: z.ZodError, env: Record<string, string>): string {
   const sentences = error.issues.map((issue) => {
@@ -205,11 +281,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     port: values.GRAPHIUM_PORT,
     host: values.GRAPHIUM_HOST,
     temporalUiUrl: values.TEMPORAL_UI_URL,
+    temporalUiOrigins: values.GRAPHIUM_TEMPORAL_UI_ORIGINS,
     logLevel: values.LOG_LEVEL,
     placementWeights: values.GRAPHIUM_PLACEMENT_WEIGHTS ?? DEFAULT_WEIGHTS,
     replyDelays: values.GRAPHIUM_TEST_REPLY_DELAYS ?? {},
     codecKeys: values.GRAPHIUM_CODEC_KEYS,
     apiTokens: values.GRAPHIUM_API_TOKENS ?? readTokensFile(values.GRAPHIUM_API_TOKENS_FILE, cwd),
+    sessionKey: values.GRAPHIUM_SESSION_KEY,
+    sessionSeconds: values.GRAPHIUM_SESSION_SECONDS,
     deadlines: {
       hostSeconds: values.GRAPHIUM_HOST_DEADLINE_SECONDS,
       undoSeconds: values.GRAPHIUM_UNDO_DEADLINE_SECONDS,

@@ -7,6 +7,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { DockerEndpoint } from '../core/model';
 
 const LAB_SCRIPT = fileURLToPath(new URL('../scripts/lab.sh', import.meta.url));
 
@@ -18,8 +19,13 @@ export interface LabHost {
   name: string;
   /** Unix socket of the host's dockerd, e.g. `/run/graphium-lab/h1/docker.sock` (root only). */
   socket: string;
-  /** Docker API over TCP without TLS, e.g. `tcp://10.213.0.11:2375`. */
+  /** Docker API over TCP with mutual TLS, e.g. `tcp://10.213.0.11:2376`. */
   tcp: string;
+  /**
+   * PEM files a client reaches `tcp` with: the lab CA, which signed every host's server
+   * certificate, and the lab's client certificate and key. The daemons accept no other client.
+   */
+  tls: { ca: string; cert: string; key: string };
   /** Address at which the root namespace and the other hosts reach this host's published ports. */
   address: string;
   /** `lab-a` for hosts 1-2, `lab-b` for the others. */
@@ -31,7 +37,8 @@ const labHostsSchema = z.array(
   z.object({
     name: z.string(),
     socket: z.string(),
-    tcp: z.string(),
+    tcp: z.string().regex(/^tcp:\/\/[^:]+:\d+$/),
+    tls: z.object({ ca: z.string(), cert: z.string(), key: z.string() }),
     address: z.string(),
     datacenter: z.string(),
     labels: z.record(z.string(), z.string()),
@@ -67,6 +74,12 @@ export async function ensureLab(count = 3): Promise<LabHost[]> {
     );
   }
   return hosts.slice(0, count);
+}
+
+/** Returns the endpoint by which Graphium reaches a lab host: its TCP address over mutual TLS. */
+export function labDockerEndpoint(host: LabHost): DockerEndpoint {
+  const [, address, port] = /^tcp:\/\/([^:]+):(\d+)$/.exec(host.tcp)!;
+  return { protocol: 'tcp', host: address!, port: Number(port), tls: { ...host.tls } };
 }
 
 function isExecutable(path: string): boolean {

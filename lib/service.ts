@@ -15,6 +15,7 @@ import { AesGcmPayloadCodec } from './codec';
 import { resolveCodecKeys } from './codec-keys';
 import type { Config } from './config';
 import { createLogger, type Logger } from './logger';
+import { resolveSessionKey } from './session-key';
 import { startTemporalDevServer, type DevServer } from './temporal-dev';
 import { createWorker, installRuntime, type GraphiumWorker } from './worker';
 
@@ -55,14 +56,20 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     let temporalAddress = config.temporalAddress;
     let temporalUiUrl = config.temporalUiUrl;
     if (!temporalAddress) {
+      // The dev server's UI decodes payloads through the API this process serves, if it serves one.
+      const uiCodecEndpoint = options.api ? codecEndpointUrl(config.host, config.port) : undefined;
       const server: DevServer = await startTemporalDevServer({
         dataDir: join(config.dataDir, 'temporal'),
         logger,
+        uiCodecEndpoint,
       });
       stops.push(server.stop);
       temporalAddress = server.address;
       temporalUiUrl = server.uiUrl;
-      logger.info({ address: temporalAddress, ui: temporalUiUrl }, 'started the Temporal dev server');
+      logger.info(
+        { address: temporalAddress, ui: temporalUiUrl, codecEndpoint: uiCodecEndpoint },
+        'started the Temporal dev server',
+      );
     }
 
     const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
@@ -106,9 +113,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           searchAttributes: config.searchAttributes,
         }),
         temporalUiUrl,
+        temporalUiOrigins: config.temporalUiOrigins,
         namespace: config.temporalNamespace,
         placementWeights: config.placementWeights,
         apiTokens,
+        sessions: {
+          key: resolveSessionKey({ configured: config.sessionKey, dataDir: config.dataDir, logger }),
+          lifetimeSeconds: config.sessionSeconds,
+        },
         payloadCodec,
       });
       api = await startApiServer(app, { host: config.host, port: config.port });
@@ -121,6 +133,17 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     await stop();
     throw error;
   }
+}
+
+/**
+ * Returns the codec URL that a browser on this machine uses for the API listening on `host`. A
+ * wildcard address becomes 127.0.0.1, the address of the dev server's UI, so that the UI and the
+ * API are the same site and the browser sends the session cookie to the codec.
+ */
+export function codecEndpointUrl(host: string, port: number): string {
+  const browserHost = host === '' || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const literal = browserHost.includes(':') ? `[${browserHost}]` : browserHost;
+  return `http://${literal}:${port}/codec`;
 }
 
 /** Returns the configured API tokens, or the local token of the data directory when none are. */

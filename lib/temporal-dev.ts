@@ -25,6 +25,11 @@ export interface DevServerOptions {
   /** Seconds to wait for the server to accept connections; default 60. */
   startTimeoutSeconds?: number;
   /**
+   * URL of the remote codec that the Web UI calls from the browser to show payloads decoded,
+   * such as `http://127.0.0.1:8080/codec`. Default: none, so the UI shows ciphertext.
+   */
+  uiCodecEndpoint?: string;
+  /**
    * Logger for the warnings that a dev server left by an earlier run was stopped and that a search
    * attribute has the wrong type. Default: none.
    */
@@ -88,6 +93,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     '--log-level',
     'warn',
     ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
   ];
   const child = spawn(cli, args, { stdio: ['ignore', log, log] });
   recordDevServer(options.dataDir, child, [cli, ...args]);

@@ -10,13 +10,19 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { demuxBuffer } from '../activities/health';
 import { loadConfig } from '../lib/config';
-import { ensureLab, type LabHost } from '../lib/lab';
+import type { DockerEndpoint } from '../core/model';
+import { ensureLab, labDockerEndpoint, type LabHost } from '../lib/lab';
 import { createLogger } from '../lib/logger';
 import { startService } from '../lib/service';
 
 const LAB_EXAMPLE = new URL('../examples/three-hosts.json', import.meta.url);
 const LOCAL_EXAMPLE = new URL('../examples/local-docker.json', import.meta.url);
 const LOCAL_SOCKET = '/var/run/docker.sock';
+
+/** A host the demo registers: a lab host reached over mutual TLS, or the local Docker daemon. */
+type DemoHost = Pick<LabHost, 'name' | 'socket' | 'address' | 'datacenter' | 'labels'> & {
+  docker: DockerEndpoint;
+};
 
 function say(message: string): void {
   process.stdout.write(`${message}\n`);
@@ -26,7 +32,7 @@ function say(message: string): void {
  * Start the lab, which needs root for network namespaces. Without root, the local Docker
  * daemon is the one host, and the example uses public images it can pull.
  */
-async function startHosts(): Promise<{ hosts: LabHost[]; example: URL }> {
+async function startHosts(): Promise<{ hosts: DemoHost[]; example: URL }> {
   if (process.getuid?.() === 0) return { hosts: await startLab(), example: LAB_EXAMPLE };
   // NOTE: this path is for machines without root; the project's own machines run as root, so
   // no test covers it.
@@ -39,13 +45,15 @@ async function startHosts(): Promise<{ hosts: LabHost[]; example: URL }> {
   // Containers reach ports published on their own host through the default bridge's gateway.
   const bridge = await new Docker({ socketPath: LOCAL_SOCKET }).getNetwork('bridge').inspect();
   const address: string = bridge.IPAM?.Config?.[0]?.Gateway ?? '172.17.0.1';
-  const local = { name: 'local', socket: LOCAL_SOCKET, tcp: '', address, datacenter: 'local', labels: {} };
+  const docker: DockerEndpoint = { protocol: 'unix', socketPath: LOCAL_SOCKET };
+  const local = { name: 'local', socket: LOCAL_SOCKET, docker, address, datacenter: 'local', labels: {} };
   return { hosts: [local], example: LOCAL_EXAMPLE };
 }
 
-async function startLab(): Promise<LabHost[]> {
+async function startLab(): Promise<DemoHost[]> {
   say('==> starting three lab Docker hosts (the first run builds the images, about two minutes)');
-  return ensureLab(3);
+  const lab = await ensureLab(3);
+  return lab.map((host) => ({ ...host, docker: labDockerEndpoint(host) }));
 }
 
 /** The admin token of the API this demo started, sent with every call. */
@@ -63,24 +71,52 @@ async function call(apiUrl: string, method: string, path: string, body?: unknown
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-async function registerHosts(apiUrl: string, lab: LabHost[]): Promise<void> {
+async function registerHosts(apiUrl: string, lab: DemoHost[]): Promise<void> {
   for (const host of lab) {
-    const tcp = /^tcp:\/\/(.+):(\d+)$/.exec(host.tcp);
-    const response = await call(apiUrl, 'POST', '/hosts', {
+    const body = {
       name: host.name,
-      docker: tcp
-        ? { protocol: 'tcp', host: tcp[1], port: Number(tcp[2]) }
-        : { protocol: 'unix', socketPath: host.socket },
+      docker: host.docker,
       address: host.address,
       datacenter: host.datacenter,
       labels: host.labels,
       // Lab hosts have no registry to pull from; a local daemon may pull public images.
-      imagePull: tcp ? 'never' : 'missing',
-    });
+      imagePull: host.docker.protocol === 'tcp' ? 'never' : 'missing',
+    };
+    let response = await call(apiUrl, 'POST', '/hosts', body);
+    if (response.status === 409 && (await replaceOutdatedHost(apiUrl, host))) {
+      response = await call(apiUrl, 'POST', '/hosts', body);
+    }
     if (response.status === 201) say(`    registered ${host.name} (${host.address}, ${host.datacenter})`);
     else if (response.status === 409) say(`    ${host.name} is already registered`);
     else throw new Error(`registering ${host.name} failed: ${JSON.stringify(response.body)}`);
   }
+}
+
+/**
+ * Deletes the registration of `host` when it names another Docker endpoint, such as the plain
+ * TCP port 2375 that the lab served before it used mutual TLS. Returns whether it was deleted.
+ *
+ * @throws Error when the host is outdated but a stack still uses it, which the demo cannot fix.
+ */
+async function replaceOutdatedHost(apiUrl: string, host: DemoHost): Promise<boolean> {
+  const registered = await call(apiUrl, 'GET', `/hosts/${host.name}`);
+  if (registered.status !== 200) return false;
+  if (endpointKey(registered.body.docker) === endpointKey(host.docker)) return false;
+  const was = JSON.stringify(registered.body.docker);
+  say(`    ${host.name} is registered with ${was}; registering it again with its current endpoint`);
+  const deleted = await call(apiUrl, 'DELETE', `/hosts/${host.name}`);
+  if (deleted.status === 204) return true;
+  throw new Error(
+    `${host.name} is registered with the Docker endpoint ${was}, which the lab no longer serves, ` +
+      `and cannot be registered again (${deleted.body?.error?.message ?? deleted.status}); ` +
+      'start the demo with an empty GRAPHIUM_DATA_DIR, or move the data folder away',
+  );
+}
+
+/** Returns the fields of an endpoint in a fixed order, so two endpoints compare as text. */
+function endpointKey(docker: any): string {
+  const { protocol, socketPath, host, port, tls } = docker;
+  return JSON.stringify([protocol, socketPath, host, port, tls?.ca, tls?.cert, tls?.key]);
 }
 
 /** Poll the deployment, printing each service's step when it changes, until it finishes. */
@@ -122,7 +158,7 @@ function printHostMap(deployment: any): void {
   }
 }
 
-async function printProof(lab: LabHost[], deployment: any): Promise<void> {
+async function printProof(lab: DemoHost[], deployment: any): Promise<void> {
   const app = deployment.containers.find((c: any) => c.service === 'app');
   const host = lab.find((h) => h.name === app?.hostName);
   if (!app || !host) return;

@@ -2,6 +2,9 @@
 # Checks a running lab end to end; run it as `scripts/lab.sh check`.
 #
 # With hosts 1..N (N >= 2) from `lab.sh hosts`, it checks that:
+#   - every daemon serves its Docker API on tcp://ADDRESS:2376 over mutual TLS,
+#     rejects a client without a certificate, and no longer listens on the
+#     plain-TCP port 2375;
 #   - no host namespace has a default route;
 #   - the root namespace reaches a port published on every host's address;
 #   - a container on host N reaches a port published on host 1 and back;
@@ -21,7 +24,9 @@ readonly PG_PASSWORD="lab-check-secret"
 # NOTE: wget here is BusyBox 1.35 from Debian 12, whose -T (timeout) option
 # crashes it with a segmentation fault, so `timeout` bounds each request instead.
 
-declare -a SOCKETS=() ADDRESSES=()
+declare -a SOCKETS=() ADDRESSES=() ENDPOINTS=()
+# The lab CA and client certificate, the same for every host.
+TLS_CA="" TLS_CERT="" TLS_KEY=""
 passed=0
 
 log() {
@@ -45,13 +50,23 @@ host_docker() {
   "${GRAPHIUM_DOCKER_CLI:-docker}" -H "unix://${SOCKETS[k - 1]}" "$@"
 }
 
-# Reads sockets and addresses from `lab.sh hosts`, which prints one host per line.
+# Prints the string value of JSON field $1 in line $2.
+json_field() {
+  sed -n "s/.*\"$1\": \"\([^\"]*\)\".*/\1/p" <<<"$2"
+}
+
+# Reads sockets, addresses, TCP endpoints and TLS files from `lab.sh hosts`,
+# which prints one host per line.
 read_hosts() {
   local line
   while read -r line; do
     [[ $line == *'"socket"'* ]] || continue
-    SOCKETS+=("$(sed -n 's/.*"socket": "\([^"]*\)".*/\1/p' <<<"$line")")
-    ADDRESSES+=("$(sed -n 's/.*"address": "\([^"]*\)".*/\1/p' <<<"$line")")
+    SOCKETS+=("$(json_field socket "$line")")
+    ADDRESSES+=("$(json_field address "$line")")
+    ENDPOINTS+=("$(json_field tcp "$line")")
+    TLS_CA=$(json_field ca "$line")
+    TLS_CERT=$(json_field cert "$line")
+    TLS_KEY=$(json_field key "$line")
   done < <(bash "$SCRIPT_DIR/lab.sh" hosts)
   if ((${#SOCKETS[@]} < 2)); then
     fail "the check needs at least 2 running lab hosts, found ${#SOCKETS[@]}; run scripts/lab.sh up 3"
@@ -76,6 +91,26 @@ published_port() {
   mapping=$(host_docker "$1" port "$2" "$3" | head -n 1)
   [[ -n $mapping ]] || fail "host$1: container $2 publishes no port for $3"
   printf '%s\n' "${mapping##*:}"
+}
+
+# Checks each host's TCP endpoint: a client with the lab certificate gets a response,
+# a client without a certificate is rejected, and port 2375 is closed.
+check_tls() {
+  local k endpoint
+  for ((k = 1; k <= ${#SOCKETS[@]}; k++)); do
+    endpoint=${ENDPOINTS[k - 1]}
+    "${GRAPHIUM_DOCKER_CLI:-docker}" --tlsverify --tlscacert "$TLS_CA" --tlscert "$TLS_CERT" \
+      --tlskey "$TLS_KEY" -H "$endpoint" version --format '{{.Server.Version}}' >/dev/null ||
+      fail "host$k: no response over mutual TLS at $endpoint with the client certificate $TLS_CERT"
+    if "${GRAPHIUM_DOCKER_CLI:-docker}" --tlsverify --tlscacert "$TLS_CA" -H "$endpoint" \
+      version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+      fail "host$k: $endpoint accepted a client without a certificate"
+    fi
+    if timeout 5 bash -c "exec 3<>/dev/tcp/${ADDRESSES[k - 1]}/2375" 2>/dev/null; then
+      fail "host$k: the plain-TCP port ${ADDRESSES[k - 1]}:2375 accepts connections"
+    fi
+  done
+  pass "each of ${#SOCKETS[@]} hosts serves mutual TLS on port 2376, rejects a client without a certificate and has port 2375 closed"
 }
 
 check_no_default_route() {
@@ -181,6 +216,7 @@ main() {
   remove_check_containers
   local start=$SECONDS
 
+  check_tls
   check_no_default_route
   check_root_reaches_hosts
   check_cross_host

@@ -3,11 +3,14 @@
 #
 # Usage:
 #   lab.sh up [N]        start hosts 1..N (default 3) and load the lab images;
-#                        hosts already running are left alone
+#                        hosts already running with the current configuration
+#                        are left alone, others (such as a daemon an older
+#                        lab.sh started on plain TCP port 2375) are restarted
 #   lab.sh down [--purge]  stop every host and remove the lab's network; --purge
 #                        also deletes the hosts' data roots (images, containers)
 #   lab.sh status        print one line per host, exit 1 when a host is down
-#   lab.sh hosts         print the hosts as a JSON array
+#   lab.sh hosts         print the hosts as a JSON array, with the TLS files
+#                        a client needs for their TCP endpoints
 #   lab.sh check         run containers across the hosts and check that they
 #                        reach each other (needs at least 2 hosts)
 #
@@ -15,9 +18,15 @@
 # the bridge graphium-br0 (10.213.0.1/24) in the root namespace, at address
 # 10.213.0.(10+K). Each host runs its own dockerd with:
 #   socket     /run/graphium-lab/hK/docker.sock (root only)
-#   TCP        tcp://10.213.0.(10+K):2375, without TLS
+#   TCP        tcp://10.213.0.(10+K):2376, mutual TLS: the daemon accepts only
+#              clients with a certificate signed by the lab CA
 #   data root  /var/lib/graphium-lab/hK (kept by `down`, so images stay cached)
 #   log        /run/graphium-lab/hK/dockerd.log
+# The lab CA, each host's server certificate and one client certificate are
+# in /var/lib/graphium-lab/tls (private keys 0600). `up` creates them once and
+# renews one only when it is missing, expires within 30 days, no longer
+# matches the CA or its key, or lacks the host's name or address.
+# `down --purge` deletes them with the data roots.
 # The namespaces have no default route, so nothing in the lab reaches an
 # address outside this machine. Hosts 1-2 are in datacenter lab-a, the rest in lab-b.
 #
@@ -34,6 +43,12 @@ readonly NET_PREFIX="10.213.0"
 readonly BRIDGE_ADDRESS="$NET_PREFIX.1"
 readonly RUN_ROOT="/run/graphium-lab"
 readonly DATA_ROOT="/var/lib/graphium-lab"
+readonly TLS_DIR="$DATA_ROOT/tls"
+readonly TLS_PORT=2376
+# Certificates are renewed when they expire within this many days.
+readonly CERT_RENEW_DAYS=30
+readonly CA_DAYS=3650
+readonly LEAF_DAYS=825
 # Outside RUN_ROOT, so `down --purge` can remove RUN_ROOT while holding the lock.
 readonly LOCK_FILE="/run/graphium-lab.lock"
 # Highest host count the address plan allows: pools 10.(220+K).0.0/16 end at 10.255.
@@ -82,6 +97,15 @@ host_socket() { printf '%s/h%s/docker.sock' "$RUN_ROOT" "$1"; }
 host_pidfile() { printf '%s/h%s/dockerd.pid' "$RUN_ROOT" "$1"; }
 host_log() { printf '%s/h%s/dockerd.log' "$RUN_ROOT" "$1"; }
 host_data_root() { printf '%s/h%s' "$DATA_ROOT" "$1"; }
+host_tcp() { printf 'tcp://%s:%s' "$(host_address "$1")" "$TLS_PORT"; }
+# The configuration that host K's running dockerd was started with, see daemon_config.
+host_config_marker() { printf '%s/h%s/dockerd.config' "$RUN_ROOT" "$1"; }
+host_cert() { printf '%s/host%s-cert.pem' "$TLS_DIR" "$1"; }
+host_key() { printf '%s/host%s-key.pem' "$TLS_DIR" "$1"; }
+readonly CA_CERT="$TLS_DIR/ca.pem"
+readonly CA_KEY="$TLS_DIR/ca-key.pem"
+readonly CLIENT_CERT="$TLS_DIR/client-cert.pem"
+readonly CLIENT_KEY="$TLS_DIR/client-key.pem"
 host_datacenter() { if [[ $1 -le 2 ]]; then echo lab-a; else echo lab-b; fi; }
 
 host_docker() {
@@ -98,7 +122,7 @@ require_root() {
 
 require_tools() {
   local tool
-  for tool in dockerd nsenter unshare setsid ip iptables flock findmnt; do
+  for tool in dockerd nsenter unshare setsid ip iptables flock findmnt openssl sha256sum; do
     command -v "$tool" >/dev/null || die "$tool not found; run scripts/setup.sh"
   done
 }
@@ -130,6 +154,12 @@ dockerd_responds() {
   host_docker "$1" info --format '{{.ID}}' >/dev/null 2>&1
 }
 
+# Succeeds when host K's dockerd responds on its TCP endpoint over mutual TLS.
+dockerd_responds_tls() {
+  docker_cli --tlsverify --tlscacert "$CA_CERT" --tlscert "$CLIENT_CERT" --tlskey "$CLIENT_KEY" \
+    -H "$(host_tcp "$1")" version --format '{{.Server.Version}}' >/dev/null 2>&1
+}
+
 # Prints the numbers of all hosts that have any trace on this machine:
 # a namespace, an exec root or a root-side veth.
 known_hosts() {
@@ -150,6 +180,123 @@ lab_size() {
   fi
   [[ $size =~ ^[0-9]+$ ]] || size=0
   printf '%s\n' "$size"
+}
+
+# --- certificates -----------------------------------------------------------
+
+# Writes a new P-256 private key to $1, readable by root only.
+new_key() {
+  (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null)
+}
+
+# Succeeds when certificate $1 and key $2 exist, belong together, and the
+# certificate stays valid for CERT_RENEW_DAYS more days.
+cert_current() {
+  local cert=$1 key=$2 cert_public key_public
+  [[ -s $cert && -s $key ]] || return 1
+  openssl x509 -in "$cert" -noout -checkend $((CERT_RENEW_DAYS * 86400)) >/dev/null 2>&1 || return 1
+  cert_public=$(openssl x509 -in "$cert" -noout -pubkey 2>/dev/null) || return 1
+  key_public=$(openssl pkey -in "$key" -pubout 2>/dev/null) || return 1
+  [[ -n $cert_public && $cert_public == "$key_public" ]]
+}
+
+# Succeeds when certificate $1 with key $2 is current and the lab CA signed it
+# for purpose $3 (sslserver or sslclient, which checks the extended key usage).
+leaf_current() {
+  cert_current "$1" "$2" &&
+    openssl verify -purpose "$3" -CAfile "$CA_CERT" "$1" >/dev/null 2>&1
+}
+
+# Succeeds when certificate $1 names every subjectAltName entry given after
+# it, each written as openssl prints it, such as "DNS:host1" or "IP Address:10.213.0.11".
+cert_names() {
+  local cert=$1 names
+  shift
+  names=$(openssl x509 -in "$cert" -noout -ext subjectAltName 2>/dev/null | tail -n +2 | tr ',' '\n' | sed 's/^ *//')
+  local name
+  for name in "$@"; do
+    grep -qxF "$name" <<<"$names" || return 1
+  done
+}
+
+# Signs a new certificate with the lab CA: subject CN $1, written to $2 with its
+# new key in $3, with extended key usage $4 (serverAuth or clientAuth) and the
+# subjectAltName $5, if given. Both files are replaced only once both are
+# written, so an interrupted run leaves the old pair or a pair that
+# cert_current rejects.
+issue_cert() {
+  local cn=$1 cert=$2 key=$3 usage=$4 names=${5:-}
+  local -a extensions=(
+    'basicConstraints=critical,CA:FALSE'
+    'keyUsage=critical,digitalSignature,keyEncipherment'
+    "extendedKeyUsage=$usage"
+  )
+  if [[ -n $names ]]; then
+    extensions+=("subjectAltName=$names")
+  fi
+  new_key "$key.new"
+  openssl req -new -key "$key.new" -subj "/CN=$cn" 2>/dev/null |
+    openssl x509 -req -CA "$CA_CERT" -CAkey "$CA_KEY" -set_serial "0x$(openssl rand -hex 16)" \
+      -days "$LEAF_DAYS" -sha256 -extfile <(printf '%s\n' "${extensions[@]}") \
+      -out "$cert.new" 2>/dev/null ||
+    die "openssl could not issue the certificate for $cn in $cert"
+  mv -f "$key.new" "$key"
+  mv -f "$cert.new" "$cert"
+}
+
+# Creates the lab CA, the client certificate and the server certificates of
+# hosts $@ in TLS_DIR, keeping every one that is still good. A new CA makes
+# every certificate it signed fail leaf_current, so they are issued again.
+ensure_certificates() {
+  local k address
+  mkdir -p "$TLS_DIR"
+  chmod 0755 "$TLS_DIR"
+
+  if ! cert_current "$CA_CERT" "$CA_KEY" ||
+    ! openssl verify -CAfile "$CA_CERT" "$CA_CERT" >/dev/null 2>&1; then
+    log "creating the lab CA in $CA_CERT"
+    new_key "$CA_KEY.new"
+    openssl req -x509 -new -key "$CA_KEY.new" -sha256 -days "$CA_DAYS" -subj "/CN=Graphium lab CA" \
+      -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' \
+      -out "$CA_CERT.new" 2>/dev/null || die "openssl could not create the lab CA in $CA_CERT"
+    mv -f "$CA_KEY.new" "$CA_KEY"
+    mv -f "$CA_CERT.new" "$CA_CERT"
+  fi
+
+  if ! leaf_current "$CLIENT_CERT" "$CLIENT_KEY" sslclient; then
+    log "issuing the lab client certificate $CLIENT_CERT"
+    issue_cert graphium-lab-client "$CLIENT_CERT" "$CLIENT_KEY" clientAuth
+  fi
+
+  for k in "$@"; do
+    address=$(host_address "$k")
+    if ! leaf_current "$(host_cert "$k")" "$(host_key "$k")" sslserver ||
+      ! cert_names "$(host_cert "$k")" "DNS:host$k" "IP Address:$address"; then
+      log "host$k: issuing its server certificate $(host_cert "$k")"
+      issue_cert "host$k" "$(host_cert "$k")" "$(host_key "$k")" serverAuth "DNS:host$k,IP:$address"
+    fi
+  done
+  chmod 0644 "$CA_CERT" "$CLIENT_CERT"
+  chmod 0600 "$CA_KEY" "$CLIENT_KEY"
+}
+
+# Prints the configuration host K's dockerd runs with: its TLS endpoint and the
+# SHA-256 digests of the certificates it loads. `up` restarts a daemon whose
+# marker differs, such as one an older lab.sh started on plain TCP port 2375.
+daemon_config() {
+  local k=$1 ca_digest cert_digest
+  ca_digest=$(sha256sum "$CA_CERT" 2>/dev/null | cut -d' ' -f1) || ca_digest=missing
+  cert_digest=$(sha256sum "$(host_cert "$k")" 2>/dev/null | cut -d' ' -f1) || cert_digest=missing
+  printf '%s tlsverify ca=%s cert=%s\n' "$(host_tcp "$k")" "$ca_digest" "$cert_digest"
+}
+
+# Succeeds when host K's dockerd, process $2, was started by this script with
+# the configuration daemon_config prints now. The marker names the pid, so a
+# marker left by an earlier daemon does not vouch for a later one.
+daemon_config_current() {
+  local k=$1 pid=$2 marker
+  marker=$(host_config_marker "$k")
+  [[ -f $marker && $(<"$marker") == "pid=$pid $(daemon_config "$k")" ]]
 }
 
 # --- network ----------------------------------------------------------------
@@ -224,10 +371,9 @@ storage_driver() {
 # name. setsid detaches the daemon from this script's session, so it outlives
 # the shell or test runner that started the lab.
 start_dockerd() {
-  local k=$1 driver=$2 dir data_root address
+  local k=$1 driver=$2 dir data_root
   dir=$(host_dir "$k")
   data_root=$(host_data_root "$k")
-  address=$(host_address "$k")
   mkdir -p "$dir/exec" "$data_root"
   # A config file of our own keeps a system /etc/docker/daemon.json from mixing
   # in. It also gives each daemon its own key file: with the default
@@ -248,10 +394,11 @@ start_dockerd() {
     --containerd-plugins-namespace "graphium-h$k-plugins"
     --host "unix://$(host_socket "$k")"
     --group root
-    --host "tcp://$address:2375"
-    # TODO: serve TCP with mutual TLS (--tlsverify); until then anyone who can
-    # reach 10.213.0.0/24 on this machine controls the daemon.
-    --tls=false
+    --host "$(host_tcp "$k")"
+    --tlsverify
+    --tlscacert "$CA_CERT"
+    --tlscert "$(host_cert "$k")"
+    --tlskey "$(host_key "$k")"
     --bip "10.214.$k.1/24"
     --default-address-pool "base=10.$((220 + k)).0.0/16,size=24"
     --cgroup-parent "graphium-h$k"
@@ -277,6 +424,7 @@ start_dockerd() {
     dockerd "${args[@]}" \
     </dev/null >>"$(host_log "$k")" 2>&1 9>&- &
   STARTED_PID=$!
+  printf 'pid=%s %s' "$STARTED_PID" "$(daemon_config "$k")" >"$(host_config_marker "$k")"
 }
 
 # Succeeds while process $1 exists and is not a zombie.
@@ -352,6 +500,10 @@ await_host() {
     wait_for_dockerd "$k" "$STARTED_PID" || status=$?
   fi
 
+  if [[ $status -eq 0 ]] && ! dockerd_responds_tls "$k"; then
+    show_log_tail "$k"
+    die "host$k: dockerd responds on its socket but not on $(host_tcp "$k") to the lab client certificate; see $(host_log "$k")"
+  fi
   case $status in
     0) log "host$k: dockerd ready in $((SECONDS - start)) s" ;;
     1)
@@ -363,6 +515,25 @@ await_host() {
       die "host$k: dockerd timed out: no response on $(host_socket "$k") within $START_TIMEOUT s; see $(host_log "$k")"
       ;;
   esac
+}
+
+# Stops the running daemons of hosts $@ whose configuration marker differs from
+# what they would be started with now, all at once, so `up` starts them again.
+# This catches a lab started by an older lab.sh (plain TCP on port 2375) and
+# a daemon whose certificates were renewed.
+stop_outdated_daemons() {
+  local k pid entry
+  local -a stopping=()
+  for k in "$@"; do
+    if pid=$(dockerd_pid "$k") && ! daemon_config_current "$k" "$pid"; then
+      log "host$k: restarting dockerd (pid $pid) to serve $(host_tcp "$k") with the current lab certificates"
+      kill -TERM "$pid" 2>/dev/null || true
+      stopping+=("$k:$pid")
+    fi
+  done
+  for entry in "${stopping[@]}"; do
+    wait_for_exit "${entry%%:*}" "${entry#*:}"
+  done
 }
 
 # Sends SIGTERM to host K's dockerd and prints its pid, if it runs.
@@ -457,24 +628,32 @@ cmd_up() {
   mkdir -p "$RUN_ROOT" "$DATA_ROOT"
   ensure_bridge
 
+  # Hosts above `count` that still run (from an earlier, larger `up`) stay in
+  # the lab, so they get the same certificate and configuration checks.
+  local -a targets=()
+  for ((k = 1; k <= count; k++)); do
+    targets+=("$k")
+  done
+  for k in $(known_hosts); do
+    if ((k > count)) && dockerd_pid "$k" >/dev/null; then
+      targets+=("$k")
+    fi
+  done
+  ensure_certificates "${targets[@]}"
+  stop_outdated_daemons "${targets[@]}"
+
   # Start every missing daemon first and then wait, so their startups overlap.
   local -a launched=()
-  for ((k = 1; k <= count; k++)); do
+  for k in "${targets[@]}"; do
     launched[k]=$(launch_host "$k")
   done
-  for ((k = 1; k <= count; k++)); do
+  for k in "${targets[@]}"; do
     # Word splitting is wanted: "PID" or "PID new".
     # shellcheck disable=SC2086
     await_host "$k" "$start" ${launched[k]}
   done
 
-  # Hosts above `count` that still run (from an earlier, larger `up`) stay in the lab.
-  local size=$count
-  for k in $(known_hosts); do
-    if ((k > size)) && dockerd_pid "$k" >/dev/null; then
-      size=$k
-    fi
-  done
+  local size=${targets[-1]}
   echo "$size" >"$RUN_ROOT/size"
 
   local -a sockets=()
@@ -517,13 +696,13 @@ cmd_down() {
     unmount_below "$(host_data_root "$k")"
     remove_host_network "$k"
     rm -rf --one-file-system "$(host_dir "$k")/exec"
-    rm -f "$(host_pidfile "$k")" "$(host_socket "$k")"
+    rm -f "$(host_pidfile "$k")" "$(host_socket "$k")" "$(host_config_marker "$k")"
   done
   remove_bridge
   rm -f "$RUN_ROOT/size"
 
   if ((purge)); then
-    log "deleting data roots in $DATA_ROOT and logs in $RUN_ROOT"
+    log "deleting data roots and certificates in $DATA_ROOT and logs in $RUN_ROOT"
     unmount_below "$DATA_ROOT"
     rm -rf --one-file-system "$DATA_ROOT" "$RUN_ROOT"
   fi
@@ -531,7 +710,7 @@ cmd_down() {
 }
 
 cmd_status() {
-  local size k pid all_up=0 info
+  local size k pid all_up=0 info note
   size=$(lab_size)
   if ((size == 0)); then
     echo "lab is down (no hosts; start it with scripts/lab.sh up)"
@@ -541,8 +720,12 @@ cmd_status() {
     if pid=$(dockerd_pid "$k") &&
       info=$(host_docker "$k" info --format \
         '{{.Driver}} containers={{.Containers}} running={{.ContainersRunning}} images={{.Images}}' 2>/dev/null); then
-      printf 'host%s up   %s  %s  pid=%s  %s  %s\n' \
-        "$k" "$(host_address "$k")" "$(host_datacenter "$k")" "$pid" "$info" "$(host_socket "$k")"
+      note=""
+      if ! daemon_config_current "$k" "$pid"; then
+        note="  (started with another configuration; scripts/lab.sh up restarts it)"
+      fi
+      printf 'host%s up   %s  %s  pid=%s  %s  %s  %s%s\n' "$k" "$(host_address "$k")" \
+        "$(host_datacenter "$k")" "$pid" "$info" "$(host_tcp "$k")" "$(host_socket "$k")" "$note"
     elif [[ -n ${pid:-} ]]; then
       printf 'host%s not responding  %s  pid=%s  log %s\n' "$k" "$(host_address "$k")" "$pid" "$(host_log "$k")"
       all_up=1
@@ -563,8 +746,9 @@ cmd_hosts() {
   fi
   printf '['
   for ((k = 1; k <= size; k++)); do
-    printf '%s\n  {"name": "host%s", "socket": "%s", "tcp": "tcp://%s:2375", "address": "%s", "datacenter": "%s", "labels": {"lab": "true"}}' \
-      "$separator" "$k" "$(host_socket "$k")" "$(host_address "$k")" "$(host_address "$k")" "$(host_datacenter "$k")"
+    printf '%s\n  {"name": "host%s", "socket": "%s", "tcp": "%s", "tls": {"ca": "%s", "cert": "%s", "key": "%s"}, "address": "%s", "datacenter": "%s", "labels": {"lab": "true"}}' \
+      "$separator" "$k" "$(host_socket "$k")" "$(host_tcp "$k")" "$CA_CERT" "$CLIENT_CERT" "$CLIENT_KEY" \
+      "$(host_address "$k")" "$(host_datacenter "$k")"
     separator=","
   done
   if ((size > 0)); then

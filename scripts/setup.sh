@@ -28,6 +28,7 @@ readonly APT_PACKAGES=(
   busybox-static
   iptables
   iproute2
+  openssl
   docker-compose
   postgresql
   python3-pip

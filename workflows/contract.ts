@@ -143,7 +143,11 @@ export interface TeardownResult {
   keptVolumes?: StackResource[];
 }
 
-/** Failure types that retrying cannot fix; activities raise them as non-retryable. */
+/**
+ * Failure types that retrying cannot fix. Activities raise them as non-retryable, except
+ * HostTlsFailed: the deploy and rollback steps list it as non-retryable by type, and a
+ * reconciliation retries it until the host's TLS files or daemon are fixed.
+ */
 export const ERROR_TYPES = {
   imageNotFound: 'ImageNotFound',
   portAllocated: 'PortAllocated',
@@ -153,6 +157,8 @@ export const ERROR_TYPES = {
   containerExited: 'ContainerExited',
   placementFailed: 'PlacementFailed',
   hostNotFound: 'HostNotFound',
+  /** A host's TLS files are unusable, or the TLS handshake with its daemon failed. */
+  hostTlsFailed: 'HostTlsFailed',
   resourceConflict: 'ResourceConflict',
   resourceNotFound: 'ResourceNotFound',
   resourceInUse: 'ResourceInUse',

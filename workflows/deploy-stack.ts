@@ -271,7 +271,13 @@ async function deployService(
     hostName,
     `preparing image ${service.image} for service ${service.name}`,
     failedHosts,
-    () => context.images.ensureImage({ host, image: service.image, service: service.name }),
+    () =>
+      context.images.ensureImage({
+        deploymentId: context.input.deploymentId,
+        host,
+        image: service.image,
+        service: service.name,
+      }),
   );
 
   state.step = 'starting';
@@ -316,6 +322,7 @@ async function deployService(
     failedHosts,
     () =>
       healthSteps(context.deadlines, waitMs).awaitHealthy({
+        deploymentId: context.input.deploymentId,
         host,
         service: service.name,
         containerId: started.containerId,

@@ -79,7 +79,11 @@ export function healthSteps(deadlines: Required<StepDeadlines>, waitMs: number) 
   });
 }
 
-/** Undo steps must finish even when a host or the database hiccups, so they retry for longer. */
+/**
+ * Undo steps must finish even when a host or the database hiccups, so they retry for longer. A
+ * TLS failure is not retried: what the rollback cannot remove goes to the reconciliation, which
+ * retries until the host's certificates are fixed.
+ */
 export function undoSteps(deadlines: Required<StepDeadlines>) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '60s',
@@ -89,7 +93,11 @@ export function undoSteps(deadlines: Required<StepDeadlines>) {
     retry: {
       initialInterval: '1s',
       maximumInterval: '30s',
-      nonRetryableErrorTypes: [ERROR_TYPES.hostNotFound, ERROR_TYPES.resourceInUse],
+      nonRetryableErrorTypes: [
+        ERROR_TYPES.hostNotFound,
+        ERROR_TYPES.resourceInUse,
+        ERROR_TYPES.hostTlsFailed,
+      ],
     },
   });
 }
@@ -105,13 +113,19 @@ export function failedHostUndoSteps() {
   });
 }
 
-/** Reports whether an activity failure means its host did not respond before the step's deadline. */
+/** Failure types raised by activities about the host itself rather than the request. */
+const HOST_FAILURE_TYPES: readonly string[] = [HOST_UNREACHABLE, ERROR_TYPES.hostTlsFailed];
+
+/**
+ * Reports whether an activity failure is about its host: the host did not respond before the
+ * step's deadline, or the TLS handshake with its daemon failed.
+ */
 export function isHostFailure(error: unknown): boolean {
   if (error instanceof ApplicationFailure && error.type === HOST_FAILED) return true;
   if (!(error instanceof ActivityFailure)) return false;
   let current: unknown = error.cause;
   while (current instanceof Error) {
-    if (current instanceof ApplicationFailure && current.type === HOST_UNREACHABLE) return true;
+    if (current instanceof ApplicationFailure && HOST_FAILURE_TYPES.includes(current.type ?? '')) return true;
     // A step that timed out without any response, such as a call hanging on a cut link.
     if (current instanceof TimeoutFailure) return true;
     current = current.cause;
@@ -120,9 +134,10 @@ export function isHostFailure(error: unknown): boolean {
 }
 
 /**
- * Runs a step on a host. When the host did not respond before the step's deadline, the
- * step fails with one non-retryable HostFailed failure naming the host, the step and the last
- * error. The host is then added to `failedHosts`, so the rollback does not wait for it again.
+ * Runs a step on a host. When the host did not respond before the step's deadline, or its TLS
+ * handshake failed, the step fails with one non-retryable HostFailed failure naming the host,
+ * the step and the last error. The host is then added to `failedHosts`, so the rollback does not
+ * wait for it again.
  */
 export async function onHostStep<T>(
   host: string,
@@ -155,7 +170,9 @@ function lastMessage(error: unknown): string {
   let message = 'no reply before the step deadline';
   let current: unknown = error;
   while (current instanceof Error) {
-    if (current instanceof ApplicationFailure && current.type === HOST_UNREACHABLE) return current.message;
+    if (current instanceof ApplicationFailure && HOST_FAILURE_TYPES.includes(current.type ?? '')) {
+      return current.message;
+    }
     if (current.message && !SDK_MESSAGES.test(current.message)) message = current.message;
     current = current.cause;
   }

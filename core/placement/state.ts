@@ -319,6 +319,7 @@ export class PlacementState {
         if (record.status !== 'active') return `host is ${record.status}`;
         const hostFacts = this.facts[record.name];
         if (!hostFacts) return 'host was not checked';
+        if (hostFacts.errorKind === 'tls') return `host is unusable: ${hostFacts.error ?? 'TLS failed'}`;
         return `host is unreachable: ${hostFacts.error ?? 'no answer'}`;
       }
       case Verdict.notCandidate:

@@ -30,7 +30,7 @@ import {
 } from '../../activities/resources';
 import type { HostRecord, PostStartAction, ServiceSpec, StackSpec } from '../../core/model';
 import { containerName, LABELS, resourceName, stackSlug } from '../../core/names';
-import { ensureLab, labAvailable, type LabHost } from '../../lib/lab';
+import { ensureLab, labAvailable, labDockerEndpoint, type LabHost } from '../../lib/lab';
 import { installRuntime, workflowBundle } from '../../lib/worker';
 import type { DeployInput, ServiceProgress } from '../../workflows/contract';
 import { labDocker } from '../support/graphium';
@@ -49,10 +49,9 @@ const bindDirs: string[] = [];
 const slugs = new Set([SLUG]);
 
 function hostRecord(host: LabHost): HostRecord {
-  const [, address, port] = /^tcp:\/\/(.+):(\d+)$/.exec(host.tcp)!;
   return {
     name: host.name,
-    docker: { protocol: 'tcp', host: address!, port: Number(port) },
+    docker: labDockerEndpoint(host),
     address: host.address,
     datacenter: host.datacenter,
     labels: host.labels,

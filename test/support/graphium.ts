@@ -16,7 +16,7 @@ import { startApiServer, type ApiServer } from '../../api/server';
 import { openDatabase, type DatabaseHandle } from '../../db/client';
 import { AesGcmPayloadCodec, parseCodecKeys } from '../../lib/codec';
 import { silentLogger } from '../../lib/logger';
-import type { LabHost } from '../../lib/lab';
+import { labDockerEndpoint, type LabHost } from '../../lib/lab';
 import type { StepDeadlines } from '../../workflows/contract';
 
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
@@ -132,13 +132,12 @@ export async function startTestGraphium(options: {
   };
 }
 
-/** Register lab hosts through the API, reaching each daemon over its TCP address. */
+/** Register lab hosts through the API, reaching each daemon over its TCP address with mutual TLS. */
 export async function registerLabHosts(graphium: TestGraphium, hosts: LabHost[]): Promise<void> {
   for (const host of hosts) {
-    const [, address, port] = /^tcp:\/\/(.+):(\d+)$/.exec(host.tcp)!;
     const response = await graphium.request('POST', '/hosts', {
       name: host.name,
-      docker: { protocol: 'tcp', host: address, port: Number(port) },
+      docker: labDockerEndpoint(host),
       address: host.address,
       datacenter: host.datacenter,
       labels: host.labels,

@@ -30,7 +30,8 @@ describe('parseTokens', () => {
     ['an unknown role', `x:root:${READ}`, /the role must be one of read, deploy, admin/],
     ['a short secret', 'x:read:short', /at least 16 characters/],
     ['a missing secret', 'x:read', /at least 16 characters/],
-    ['a repeated name', `x:read:${READ},x:admin:${ADMIN}`, /used by an earlier entry/],
+    ['a repeated name', `x:read:${READ},x:admin:${ADMIN}`, /name is used by an earlier entry/],
+    ['a repeated secret', `x:read:${READ},y:admin:${READ}`, /secret is used by an earlier entry/],
   ])('rejects %s', (_case, text, message) => {
     expect(() => parseTokens(text)).toThrow(message);
   });

@@ -1,7 +1,7 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { codecRoutes } from '../../api/codec';
+import { codecCors, codecRoutes } from '../../api/codec';
 import type { AppDeps, AppEnv } from '../../api/context';
 import { createErrorHandler } from '../../api/errors';
 import { AesGcmPayloadCodec, generateCodecKey } from '../../lib/codec';
@@ -19,6 +19,7 @@ function codecApp(payloadCodec?: AesGcmPayloadCodec) {
     payloadCodec,
   } as unknown as AppDeps;
   const app = new Hono<AppEnv>();
+  app.use('/codec/*', codecCors([TEMPORAL_UI_URL]));
   app.route('/codec', codecRoutes(deps));
   app.onError(createErrorHandler(deps.logger));
   return app;

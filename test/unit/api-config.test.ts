@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       searchAttributes: true,
       deadlines: { hostSeconds: 120, undoSeconds: 300, reconcileRetrySeconds: 60 },
       replyDelays: {},
+      sessionSeconds: 43_200,
     });
   });
 

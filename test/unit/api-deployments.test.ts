@@ -266,6 +266,25 @@ describe('POST /deployments when the deployer fails', () => {
   });
 });
 
+describe('POST /deployments when Temporal is down', () => {
+  it('responds 503 and keeps no row', async () => {
+    await registerHosts('host1', 'host2');
+    const unavailable = Object.assign(new Error('14 UNAVAILABLE: No connection established'), {
+      code: 14,
+      metadata: {},
+    });
+    api.deployer.startError = new Error('Failed to start workflow', { cause: unavailable });
+
+    const response = await postWebApp();
+    const body = await response.json();
+
+    expect(response.status).toBe(503);
+    expect(body.error.code).toBe('temporal_unavailable');
+    expect(body.error.message).toContain('nothing was started');
+    expect((await listDeployments(api.db)).items).toEqual([]);
+  });
+});
+
 describe('GET /deployments', () => {
   it('pages newest first with a cursor', async () => {
     for (const id of ['dep_a', 'dep_b', 'dep_c']) await seedDeployment(id, 'running');

@@ -123,9 +123,11 @@ export const PLACEMENT_MEMBERS: [string, unknown][] = [
   ['antiAffinity', ['app', 'postgres']],
 ];
 
-/** Valid `POST /hosts` bodies in every accepted endpoint form. */
-export function seedHostBodies(): unknown[] {
-  const tls = { ca: '/etc/graphium/ca.pem', cert: '/etc/graphium/cert.pem', key: '/etc/graphium/key.pem' };
+/**
+ * Valid `POST /hosts` bodies in every accepted endpoint form. `tls` names PEM files that exist,
+ * because the API rejects TLS files it cannot use.
+ */
+export function seedHostBodies(tls: { ca: string; cert: string; key: string }): unknown[] {
   return [
     { name: 'seed-unix', docker: 'unix:///run/graphium-fuzz/absent.sock', address: '10.0.0.1' },
     { name: 'seed-tcp', docker: 'tcp://10.0.0.2:2375', address: '10.0.0.2', datacenter: 'lab-a' },

@@ -9,6 +9,9 @@
  * doubles. The orphan routes call Docker on every registered host, so that phase runs with no
  * host registered.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { pino } from 'pino';
@@ -23,6 +26,7 @@ import type { DatabaseHandle } from '../../db/client';
 import { listHosts } from '../../db/repository';
 import { deployWorkflowId } from '../../workflows/contract';
 import { PGLITE_START_TIMEOUT_MS, hostBody, openTestDatabase, resetApi, type TestApi } from './api-helpers';
+import { createCa, issueCertificate } from '../support/pki';
 import {
   PLACEMENT_MEMBERS,
   SEED_HOSTS,
@@ -463,7 +467,10 @@ describe('POST /hosts under fuzz', () => {
         return { reachable: false, error: 'not checked in the fuzz test' };
       };
       const { api } = await freshApi({ checkDaemon });
-      const seeds = seedHostBodies();
+      const pkiDir = mkdtempSync(join(tmpdir(), 'graphium-fuzz-tls-'));
+      const ca = createCa(pkiDir, 'ca');
+      const client = issueCertificate(pkiDir, ca, { name: 'client', usage: 'clientAuth' });
+      const seeds = seedHostBodies({ ca: ca.cert, cert: client.cert, key: client.key });
       const endpointText = fc
         .tuple(
           fc.constantFrom(
@@ -544,26 +551,33 @@ describe('POST /hosts under fuzz', () => {
       });
 
       let registered = 0;
-      await fc.assert(
-        fc.asyncProperty(hostCase, async (generated) => {
-          totals.inputs++;
-          const body = structuredClone(seeds[generated.seed]) as Record<string, unknown>;
-          body.name = generated.name;
-          if (generated.docker !== null) defineMember(body, 'docker', generated.docker);
-          if (generated.address !== null) defineMember(body, 'address', generated.address);
-          const text = mutatedText(body, generated.mutations);
-          const reply = await post(api, '/hosts', { body: text, contentType: generated.contentType });
-          const where = `host ${excerpt(text)} (${generated.contentType})`;
-          expectSound(reply, where);
-          if (reply.status === 201) {
-            registered++;
-            expectUsableHost(reply.body, where);
-          }
-        }),
-        { numRuns: RUNS.hosts },
-      );
+      let registeredWithTls = 0;
+      try {
+        await fc.assert(
+          fc.asyncProperty(hostCase, async (generated) => {
+            totals.inputs++;
+            const body = structuredClone(seeds[generated.seed]) as Record<string, unknown>;
+            body.name = generated.name;
+            if (generated.docker !== null) defineMember(body, 'docker', generated.docker);
+            if (generated.address !== null) defineMember(body, 'address', generated.address);
+            const text = mutatedText(body, generated.mutations);
+            const reply = await post(api, '/hosts', { body: text, contentType: generated.contentType });
+            const where = `host ${excerpt(text)} (${generated.contentType})`;
+            expectSound(reply, where);
+            if (reply.status === 201) {
+              registered++;
+              if (reply.body.docker.tls) registeredWithTls++;
+              expectUsableHost(reply.body, where);
+            }
+          }),
+          { numRuns: RUNS.hosts },
+        );
+      } finally {
+        rmSync(pkiDir, { recursive: true, force: true });
+      }
       expect(daemonChecks).toBe(registered);
       expect(registered).toBeGreaterThan(0);
+      expect(registeredWithTls).toBeGreaterThan(0);
       expectPrototypesIntact();
     },
     FUZZ_TIMEOUT_MS,

@@ -1,3 +1,9 @@
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../db/client';
 import { MAX_BODY_BYTES } from '../../api/app';
@@ -11,16 +17,25 @@ import {
   type TestApi,
   type TestResponse,
 } from './api-helpers';
+import { createCa, issueCertificate, type TestCa, type TestCertificate } from '../support/pki';
 
 let handle: DatabaseHandle;
 let api: TestApi;
+/** Folder of the certificates that the TLS tests register. */
+let pkiDir: string;
+let ca: TestCa;
+let client: TestCertificate;
 
 beforeAll(async () => {
   handle = await openTestDatabase();
+  pkiDir = mkdtempSync(join(tmpdir(), 'graphium-api-hosts-'));
+  ca = createCa(pkiDir, 'ca');
+  client = issueCertificate(pkiDir, ca, { name: 'client', usage: 'clientAuth' });
 }, PGLITE_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await handle.close();
+  if (pkiDir) rmSync(pkiDir, { recursive: true, force: true });
 });
 
 beforeEach(async () => {
@@ -60,18 +75,52 @@ describe('POST /hosts', () => {
   });
 
   it('returns TLS file paths only', async () => {
-    const tls = {
-      ca: '/etc/graphium/ca.pem',
-      cert: '/etc/graphium/cert.pem',
-      key: '/etc/graphium/key.pem',
-    };
+    const tls = { ca: ca.cert, cert: client.cert, key: client.key };
     const docker = { protocol: 'tcp', host: 'docker.lab', port: 2376, tls };
     const created = await api.send('POST', '/hosts', hostBody('secure', { docker }));
     const fetched = await api.send('GET', '/hosts/secure');
 
     expect(created.status).toBe(201);
-    expect((await created.json()).docker.tls).toEqual(tls);
+    const createdText = await created.text();
+    const fetchedText = await fetched.clone().text();
+    expect(JSON.parse(createdText).docker.tls).toEqual(tls);
     expect((await fetched.json()).docker.tls).toEqual(tls);
+    for (const text of [createdText, fetchedText]) {
+      expect(text).not.toContain('PRIVATE KEY');
+      expect(text).not.toContain('BEGIN CERTIFICATE');
+    }
+  });
+
+  it('rejects TLS files that cannot be used with 400', async () => {
+    const tls = { ca: join(pkiDir, 'absent.pem'), cert: client.key, key: ca.key };
+    const docker = { protocol: 'tcp', host: 'docker.lab', port: 2376, tls };
+    const response = await api.send('POST', '/hosts', hostBody('secure', { docker }));
+
+    expect(response.status).toBe(400);
+    const body = await response.clone().json();
+    expect(body.error.code).toBe('validation_failed');
+    expect(body.error.message).toBe('host has 2 unusable TLS files; see details');
+    const details = await detailsByPath(response);
+    expect(details['$.docker.tls.ca']).toBe(
+      `${tls.ca} does not exist on the Graphium server; give the absolute path of a PEM file on the Graphium server`,
+    );
+    expect(details['$.docker.tls.cert']).toMatch(
+      /contains a "PRIVATE KEY" block where a certificate belongs/,
+    );
+    expect(details['$.docker.tls.key']).toBeUndefined();
+    expect((await api.send('GET', '/hosts/secure')).status).toBe(404);
+  });
+
+  it('rejects a key that does not belong to the certificate', async () => {
+    const tls = { ca: ca.cert, cert: client.cert, key: ca.key };
+    const docker = { protocol: 'tcp', host: 'docker.lab', port: 2376, tls };
+    const details = await detailsByPath(await api.send('POST', '/hosts', hostBody('secure', { docker })));
+
+    expect(Object.keys(details)).toEqual(['$.docker.tls.key']);
+    expect(details['$.docker.tls.key']).toBe(
+      `${ca.key} is not the private key of the certificate in tls.cert (${client.cert}); ` +
+        'give the key that belongs to that certificate',
+    );
   });
 
   it('rejects inline PEM text in place of a key path', async () => {
@@ -298,8 +347,42 @@ describe('host registration checks', () => {
     });
 
     expect(check.reachable).toBe(false);
+    expect(check.errorKind).toBe('unreachable');
     expect(check.error).toContain('Docker daemon did not answer');
     expect(check.error).toContain('ENOENT');
+  });
+
+  it('reports a daemon whose certificate the CA did not sign', async () => {
+    const rogueCa = createCa(pkiDir, 'rogue-ca');
+    const serverCert = issueCertificate(pkiDir, rogueCa, {
+      name: 'rogue-server',
+      usage: 'serverAuth',
+      altNames: ['IP:127.0.0.1'],
+    });
+    const server = createServer(
+      { cert: readFileSync(serverCert.cert), key: readFileSync(serverCert.key) },
+      (_, r) => r.end('{}'),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const tls = { ca: ca.cert, cert: client.cert, key: client.key };
+      const check = await checkDaemon({
+        name: 'h',
+        docker: { protocol: 'tcp', host: '127.0.0.1', port, tls },
+      });
+
+      expect(check.reachable).toBe(false);
+      expect(check.errorKind).toBe('tls');
+      expect(check.error).toBe(
+        `TLS handshake with h at tcp://127.0.0.1:${port} failed: the daemon's certificate is not signed ` +
+          `by the CA in ${ca.cert} (UNABLE_TO_VERIFY_LEAF_SIGNATURE); give the CA that signed the ` +
+          "daemon's certificate (its --tlscert) as tls.ca",
+      );
+    } finally {
+      server.close();
+    }
   });
 
   it('keeps a host that a running stack uses', async () => {

@@ -57,3 +57,14 @@ describe('request ids', () => {
     expect(((await response.json()) as { error: { requestId: string } }).error.requestId).toBe('ci-run-42');
   });
 });
+
+describe('paths with a NUL character', () => {
+  it('respond 404, not 500', async () => {
+    for (const path of ['/deployments/%00', '/hosts/fa%00', '/stacks/%00']) {
+      const response = await api.send('GET', path);
+      expect(response.status).toBe(404);
+    }
+    const cancel = await api.send('POST', '/deployments/%00/cancel');
+    expect(cancel.status).toBe(404);
+  });
+});

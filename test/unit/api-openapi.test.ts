@@ -42,6 +42,9 @@ function servedRoutes(): string[] {
     deployer: new DeployerDouble(),
     temporalUiUrl: TEMPORAL_UI_URL,
     namespace: 'default',
+    // With tokens and a session key the app also serves the login routes.
+    apiTokens: [{ name: 'ci', role: 'admin', secret: 'a-secret-of-sixteen-or-more' }],
+    sessions: { key: Buffer.alloc(32, 1) },
   });
   const served = app.routes
     .filter((route) => route.method !== 'ALL' && route.method !== 'OPTIONS')

@@ -106,6 +106,23 @@ describe('POST /stacks/plan', () => {
     ]);
   });
 
+  it('names a host whose TLS handshake failed as unusable', async () => {
+    const error =
+      'TLS handshake with h2 at tcp://10.0.0.2:2376 failed: the daemon rejected the client ' +
+      'certificate in /tls/cert.pem (ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE); give a client certificate';
+    const api = await apiWith({ h2: { reachable: false, error, errorKind: 'tls' } });
+    const response = await api.send('POST', '/stacks/plan', stack('manual', [{ targetHost: 'h2' }]));
+
+    expect(response.status).toBe(422);
+    const body = await response.json();
+    expect(body.error.details).toEqual([
+      { path: '$.itemListElement[0]', message: `s1 cannot run on host h2: host is unusable: ${error}` },
+    ]);
+    const hosts = await (await api.send('GET', '/hosts')).json();
+    const h2 = hosts.items.find((item: { name: string }) => item.name === 'h2');
+    expect(h2.facts).toEqual({ reachable: false, error, errorKind: 'tls' });
+  });
+
   it('answers 400 for an invalid stack before planning', async () => {
     const api = await apiWith();
     const response = await api.send('POST', '/stacks/plan', stack('auto', [{ image: '' }]));
@@ -158,7 +175,7 @@ describe('GET /hosts figures', () => {
       runningContainers: 3,
       publishedPorts: ['5432/tcp'],
     });
-    expect(byName.h3).toEqual({ reachable: false, error: 'timed out' });
+    expect(byName.h3).toEqual({ reachable: false, error: 'timed out', errorKind: 'unreachable' });
     const one = await (await api.send('GET', '/hosts/h1')).json();
     expect(one.facts.cpusFree).toBe(2.5);
   });

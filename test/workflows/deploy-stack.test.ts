@@ -20,6 +20,7 @@ import { LABELS, resourceName } from '../../core/names';
 import { MAX_SERVICES } from '../../core/validate';
 import { installRuntime, workflowBundle } from '../../lib/worker';
 import {
+  ERROR_TYPES,
   HOST_UNREACHABLE,
   progressQuery,
   type DeployInput,
@@ -453,6 +454,75 @@ describe('deployStack workflow', () => {
       hosts: ['host-2'],
       removed: [{ host: 'host-2', containers: ['three-tier-cache'], resources: [] }],
     });
+  });
+
+  it('fails at once on a TLS failure and leaves the host to reconciliation', async () => {
+    const stack = threeTierStack();
+    const recorder = newRecorder();
+    const tlsFailure = () =>
+      ApplicationFailure.create({
+        type: ERROR_TYPES.hostTlsFailed,
+        message:
+          'TLS handshake with host-2 at tcp://10.213.0.12:2376 failed: the daemon rejected the client ' +
+          'certificate in /tls/cert.pem (ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE); give a client certificate ' +
+          'signed by the CA that the daemon trusts (its --tlscacert)',
+      });
+    let cacheImageAttempts = 0;
+    let cacheRemovals = 0;
+    let leftoverAttempts = 0;
+    const reconciled: any[] = [];
+    const overrides: Overrides = {
+      async ensureImage({ service }: { service: string }) {
+        recorder.calls.push(`image:${service}`);
+        if (service !== 'cache') return { pulled: false };
+        cacheImageAttempts++;
+        throw tlsFailure();
+      },
+      async removeServiceContainer({ service }: { service: string }) {
+        recorder.calls.push(`remove:${service}`);
+        if (service !== 'cache') return { removed: `container-${service}` };
+        cacheRemovals++;
+        throw tlsFailure();
+      },
+      async removeDeploymentLeftovers({ host }: { host: HostRecord }) {
+        leftoverAttempts++;
+        // The operator fixes the certificate while the reconciliation retries.
+        if (leftoverAttempts < 2) throw tlsFailure();
+        return { host: host.name, containers: [], resources: [] };
+      },
+      async recordReconciliation(input: unknown) {
+        reconciled.push(input);
+      },
+    };
+    // A host deadline far longer than the test runs, so only the failure type can stop the retries.
+    const deadlines = { hostSeconds: 600, undoSeconds: 600, reconcileRetrySeconds: 1 };
+    const error = await runWithWorker(
+      stack,
+      recorder,
+      overrides,
+      async (handle) => {
+        const failure = await failureOf(handle.result());
+        await waitFor(async () => reconciled.length > 0);
+        return failure;
+      },
+      undefined,
+      deadlines,
+    );
+
+    expect(cacheImageAttempts).toBe(1);
+    const outcome = recorder.outcomes.at(-1)!;
+    expect(outcome.status).toBe('rolled_back');
+    expect(outcome.failure!.at(-2)).toMatch(
+      /^host host-2 failed while preparing image graphium\/busybox:lab for service cache: TLS handshake with host-2 /,
+    );
+    expect(chain(error).join(' | ')).toContain('the daemon rejected the client certificate in /tls/cert.pem');
+    expect(recorder.calls).not.toContain('start:cache');
+    expect(recorder.calls).not.toContain('start:app');
+    expect(cacheRemovals).toBe(1);
+    expect(recorder.calls).toContain('remove:db');
+    expect(outcome.compensation.reconciliation).toMatchObject({ status: 'pending', hosts: ['host-2'] });
+    expect(leftoverAttempts).toBe(2);
+    expect(reconciled[0].reconciliation).toMatchObject({ status: 'done', hosts: ['host-2'] });
   });
 
   it('ends cancelled when the watched container stops before the cancellation reaches it', async () => {

@@ -10,12 +10,12 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { StartContainerInput } from '../../activities/containers';
-import type { HostRecord } from '../../core/model';
 import { parseStack } from '../../core/parse';
 import { ENCRYPTED_ENCODING, encryptingDataConverter, generateCodecKey } from '../../lib/codec';
 import { temporalCliPath } from '../../lib/temporal-dev';
 import { installRuntime, workflowBundle } from '../../lib/worker';
 import type { DeployInput } from '../../workflows/contract';
+import { HOST, fakeActivities } from '../support/activity-doubles';
 
 const run = promisify(execFile);
 
@@ -35,16 +35,6 @@ afterAll(async () => {
   await nativeConnection?.close();
 });
 
-const HOST: HostRecord = {
-  name: 'host-1',
-  docker: { protocol: 'unix', socketPath: '/run/host-1.sock' },
-  address: '10.213.0.11',
-  datacenter: 'lab-a',
-  labels: {},
-  imagePull: 'never',
-  status: 'active',
-};
-
 /**
  * Returns the base64 text that the secret's bytes produce at each of the three byte offsets a
  * longer encoded value may place them at, cut to the characters that depend on the secret alone.
@@ -54,50 +44,6 @@ function base64Forms(secret: string): string[] {
     const encoded = Buffer.concat([Buffer.alloc(offset), Buffer.from(secret)]).toString('base64');
     return encoded.slice(offset === 0 ? 0 : 4, -4);
   });
-}
-
-/** Activity doubles for a one-service stack; `started` receives each startContainer input. */
-function fakeActivities(started: StartContainerInput[]) {
-  return {
-    async planPlacement() {
-      return {
-        plan: { strategy: 'manual', assignments: { db: HOST.name }, services: [] },
-        hosts: { [HOST.name]: HOST },
-      };
-    },
-    async ensureImage() {
-      return { pulled: false };
-    },
-    async startContainer(input: StartContainerInput) {
-      started.push(input);
-      return {
-        containerId: `id-${input.service}`,
-        containerName: input.containerName,
-        ports: input.publish.map((port) => ({ ...port, hostPort: port.hostPort || 40000 })),
-        startedAt: new Date().toISOString(),
-        adopted: false,
-      };
-    },
-    async awaitHealthy() {
-      return { healthy: true, output: 'ok' };
-    },
-    async removeServiceContainer() {
-      return { removed: 'none' };
-    },
-    async ensureNetwork({ dockerName }: { dockerName: string }) {
-      return { name: dockerName, created: true };
-    },
-    async ensureVolume({ dockerName }: { dockerName: string }) {
-      return { name: dockerName, created: true };
-    },
-    async removeResource() {
-      return { removed: true };
-    },
-    async runAction() {
-      return { exitCode: 0, output: '' };
-    },
-    async recordOutcome() {},
-  };
 }
 
 describe('payload encryption', () => {
