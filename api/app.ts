@@ -79,8 +79,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
 
-  // Registered before authentication, so it receives the 401 and sends a browser to the login page.
-  app.use('/ui/*', loginRedirect());
+  // Registered before authentication, so it receives the 401 and sends a browser to the login
+  // page. Without a session key there is no login page, and pages keep the 401.
+  if (deps.apiTokens && deps.sessions) app.use('/ui/*', loginRedirect());
   const temporalUiOrigins = deps.temporalUiOrigins ?? [new URL(deps.temporalUiUrl).origin];
   // Before authentication, so a Temporal UI page can read the 401 or 403 of a codec request.
   app.use('/codec/*', codecCors(temporalUiOrigins));
@@ -92,7 +93,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/', docsRoutes());
-  if (deps.apiTokens && deps.sessions) app.route('/', loginRoutes(routeDeps, deps.apiTokens, deps.sessions));
+  // The login page is served only with the POST /login its form posts to.
+  if (deps.apiTokens && deps.sessions) {
+    app.route('/', loginRoutes(routeDeps, deps.apiTokens, deps.sessions));
+    app.route('/login', loginPageRoutes());
+  }
   app.route('/hosts', hostRoutes(routeDeps));
   app.route('/deployments', deploymentRoutes(routeDeps));
   app.route('/stacks', stackRoutes(routeDeps));
@@ -100,7 +105,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/codec', codecRoutes(routeDeps));
   app.route('/metrics', metrics.routes);
   app.route('/ui', dashboardRoutes(routeDeps));
-  app.route('/login', loginPageRoutes());
 
   app.onError(createErrorHandler(logger));
   app.notFound(notFoundHandler);

@@ -3,8 +3,8 @@
  * A browser that logged in sends the cookie with every request to the API, and with every
  * codec request of a Temporal UI on the same host (see csrf.ts for the origins allowed).
  *
- * `GET /login` is not defined yet, so it returns 404. A web dashboard adds its login page there
- * with `app.get('/login', ...)` on this sub-app, and its form posts to `POST /login`.
+ * An HTML form post gets a 303 redirect in place of the JSON body: to the dashboard after a
+ * login, or back to the login page (`GET /login`, in ui/routes.tsx) when the token is wrong.
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
@@ -24,16 +24,32 @@ export const loginSchema = z.strictObject({
 /** Media types of the HTML forms that may post a login. */
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data']);
 
+/** Path of the dashboard's login page, whose form posts to `POST /login`. */
+export const LOGIN_PAGE_PATH = '/login';
+
+/** Redirect target of a form login: the dashboard. */
+export const FORM_LOGIN_TARGET = '/ui';
+
+/** Redirect target of a form login with a wrong token: the login page, which shows the reason. */
+export const FORM_LOGIN_FAILED_TARGET = `${LOGIN_PAGE_PATH}?error=invalid_token`;
+
+/** The token a login presents, and whether it came from an HTML form. */
+interface LoginRequest {
+  presented: string;
+  fromForm: boolean;
+}
+
 /** Reads the presented token from a JSON body or an HTML form post. */
-async function readLogin(c: Context<AppEnv>): Promise<string> {
+async function readLogin(c: Context<AppEnv>): Promise<LoginRequest> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (FORM_TYPES.has(type)) {
     const form = await c.req.parseBody();
     const token = typeof form.token === 'string' ? form.token : undefined;
-    return validate(loginSchema, { token }, 'login form').token;
+    return { presented: validate(loginSchema, { token }, 'login form').token, fromForm: true };
   }
   if (type === 'application/json' || type.endsWith('+json')) {
-    return validate(loginSchema, await readJson(c), 'login request').token;
+    const presented = validate(loginSchema, await readJson(c), 'login request').token;
+    return { presented, fromForm: false };
   }
   throw new UnsupportedMediaTypeError(
     `Content-Type is "${type || 'missing'}"; send {"token": "..."} as application/json, ` +
@@ -54,14 +70,15 @@ export function loginRoutes(
 
   app.post('/login', async (c) => {
     checkLoginOrigin(c);
-    const presented = await readLogin(c);
+    const { presented, fromForm } = await readLogin(c);
     const token = matchToken(tokens, presented);
     if (!token) {
-      c.header('WWW-Authenticate', 'Bearer realm="graphium"');
       deps.logger.warn(
         { requestId: c.get('requestId') },
         'login rejected: the token matches no configured token',
       );
+      if (fromForm) return c.redirect(FORM_LOGIN_FAILED_TARGET, 303);
+      c.header('WWW-Authenticate', 'Bearer realm="graphium"');
       throw new UnauthorizedError('invalid token; use a token from GRAPHIUM_API_TOKENS');
     }
 
@@ -74,6 +91,7 @@ export function loginRoutes(
       { requestId: c.get('requestId'), token: token.name, expiresAt: session.expiresAt.toISOString() },
       'logged in',
     );
+    if (fromForm) return c.redirect(FORM_LOGIN_TARGET, 303);
     return c.json({ token: token.name, role: token.role, expiresAt: session.expiresAt.toISOString() });
   });
 

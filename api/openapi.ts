@@ -134,7 +134,8 @@ export const ROUTES: readonly RouteDoc[] = [
     summary: 'Log in with a token, kept in an HTTP-only session cookie',
     description:
       'Sets the signed cookie `graphium_session`, which browsers then send instead of the bearer ' +
-      'header. Takes JSON or an HTML form post with a `token` field. Cookie requests that change ' +
+      'header. Takes JSON or an HTML form post with a `token` field. A form post is answered with ' +
+      'a redirect, to the dashboard or back to the login page. Cookie requests that change ' +
       "state must come from the API's own origin, or from a Temporal UI origin for `/codec/*`.",
     role: 'none',
     body: { schema: loginSchema, description: 'The secret of a configured token.' },
@@ -144,7 +145,16 @@ export const ROUTES: readonly RouteDoc[] = [
         schema: loginResultSchema,
         headers: { 'Set-Cookie': 'The session cookie.' },
       },
-      401: error('`unauthorized`: the token matches no configured token.'),
+      303: {
+        description:
+          'An HTML form post: logged in and sent to the dashboard, or sent back to the login page ' +
+          'because the token matches no configured token.',
+        headers: {
+          Location: '`/ui` after a login, `/login?error=invalid_token` after a wrong token.',
+          'Set-Cookie': 'The session cookie, after a login.',
+        },
+      },
+      401: error('`unauthorized`: the token of a JSON body matches no configured token.'),
       403: error('`origin_not_allowed`: the request came from another origin.'),
     },
   },
@@ -501,6 +511,9 @@ export const ROUTES: readonly RouteDoc[] = [
     operationId: 'loginPage',
     tag: 'Dashboard',
     summary: 'Login page: a form that posts an API token to `POST /login`',
+    description:
+      'Served with `POST /login`. With `?error=invalid_token`, where a form login with a wrong ' +
+      'token lands, the page says that the token matched no configured token.',
     role: 'none',
     responses: { 200: { description: 'The login form.', mediaType: 'text/html' } },
   },

@@ -9,6 +9,7 @@ import { stackSlug } from '../../core/names';
 import { deploymentsUsingHost, listHosts, listStacksPage, newestDeployment } from '../../db/repository';
 import type { AppDeps, AppEnv } from '../context';
 import { NotFoundError } from '../errors';
+import { LOGIN_PAGE_PATH } from '../login';
 import { pageFields } from '../pagination';
 import { readFacts } from '../placement';
 import { stackListQuerySchema } from '../stacks';
@@ -19,9 +20,6 @@ import { HostsPage } from './hosts-page';
 import { LoginPage } from './login-page';
 import { StackNotFoundPage, StackPage } from './stack-page';
 import { StacksPage } from './stacks-page';
-
-/** Path of the login page, where a page request without a valid session is sent. */
-export const LOGIN_PATH = '/login';
 
 /** The page scripts, read once at start; they are static files, so no build step is needed. */
 const ASSETS: Record<string, string> = Object.fromEntries(
@@ -40,9 +38,11 @@ export function loginRedirect(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next();
     if (c.res.status !== 401 || c.req.method !== 'GET' || c.req.path.startsWith('/ui/assets/')) return;
-    const headers = new Headers({ Location: LOGIN_PATH });
+    const headers = new Headers({ Location: LOGIN_PAGE_PATH });
     const requestId = c.res.headers.get('X-Request-Id');
     if (requestId) headers.set('X-Request-Id', requestId);
+    // The 401 of an invalid session cookie deletes that cookie, and the redirect must too.
+    for (const cookie of c.res.headers.getSetCookie()) headers.append('Set-Cookie', cookie);
     // Cleared first, so the new response does not take over the headers of the 401.
     c.res = undefined;
     c.res = new Response(null, { status: 302, headers });
@@ -110,9 +110,12 @@ export function dashboardRoutes(deps: AppDeps): Hono<AppEnv> {
   return app;
 }
 
-/** Creates the route of the login page; `POST /login`, which checks the token, lives elsewhere. */
+/**
+ * Creates the route of the login page, whose form posts to `POST /login` (login.ts). That route
+ * sends the browser back here with `?error=invalid_token` when the token is wrong.
+ */
 export function loginPageRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get('/', (c) => c.html(<LoginPage />));
+  app.get('/', (c) => c.html(<LoginPage invalidToken={c.req.query('error') === 'invalid_token'} />));
   return app;
 }

@@ -12,6 +12,7 @@ import type { DatabaseHandle } from '../../db/client';
 import {
   PGLITE_START_TIMEOUT_MS,
   TEMPORAL_UI_URL,
+  expectDocumented,
   openTestDatabase,
   resetApi,
   stackDocument,
@@ -132,16 +133,39 @@ describe('POST /login', () => {
     expect(cookie.split('; ')).toContain('Max-Age=600');
   });
 
-  it('accepts an HTML form post', async () => {
+  it('redirects a form login to /ui', async () => {
     const { app } = await api();
-    const { response, body } = await send(app, '/login', {
+    const response = await app.request('/login', {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: API_ORIGIN },
       body: new URLSearchParams({ token: VIEWER.secret }).toString(),
     });
-    expect(response.status).toBe(200);
-    expect(body.token).toBe('viewer');
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/ui');
+    expect(response.headers.get('cache-control')).toBe('no-store');
     expect(response.headers.get('set-cookie')).toMatch(/^graphium_session=/);
+    await expectDocumented('POST', '/login', response);
+
+    const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
+    const { response: hosts } = await send(app, '/hosts', { headers: { cookie } });
+    expect(hosts.status).toBe(200);
+  });
+
+  it('redirects a failed form login back', async () => {
+    const { app, logLines } = await api();
+    const wrong = 'w'.repeat(32);
+    const response = await app.request('/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: wrong }).toString(),
+    });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/login?error=invalid_token');
+    expect(response.headers.get('set-cookie')).toBeNull();
+    await expectDocumented('POST', '/login', response);
+    const messages = logLines().map((line) => line.msg);
+    expect(messages).toContain('login rejected: the token matches no configured token');
+    expect(JSON.stringify(logLines())).not.toContain(wrong);
   });
 
   it('responds 401 to a wrong token', async () => {
@@ -204,6 +228,12 @@ describe('POST /login', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/html');
     expect(await response.text()).toContain('<form method="post" action="/login"');
+  });
+
+  it('is absent without a session key', async () => {
+    const { app } = await api({ sessions: undefined });
+    expect((await app.request('/login')).status).toBe(404);
+    expect((await app.request('/login', { method: 'POST' })).status).toBe(404);
   });
 });
 

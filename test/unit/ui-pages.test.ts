@@ -53,8 +53,12 @@ beforeEach(async () => {
   });
 });
 
-async function page(path: string, status = 200): Promise<Element> {
-  const response = await api.send('GET', path);
+/** Read token and session key of the apps that serve the login page. */
+const TOKEN = { name: 'ui', role: 'read' as const, secret: 'a-secret-of-sixteen-or-more' };
+const SESSIONS = { key: Buffer.alloc(32, 7) };
+
+async function page(path: string, status = 200, from: TestApi = api): Promise<Element> {
+  const response = await from.send('GET', path);
   expect(response.status).toBe(status);
   expect(response.headers.get('content-type')).toContain('text/html');
   return parsePage(await response.text());
@@ -521,15 +525,20 @@ describe('deploy page', () => {
 
 describe('every page', () => {
   const PAGES = ['/ui', '/ui/stacks', '/ui/stacks/distributed-app', '/ui/hosts', '/ui/deploy', '/login'];
+  /** App with the tokens and session key that the login page needs; it redirects /ui to /login. */
+  let loginApi: TestApi;
+  const render = (path: string) => page(path, 200, path === '/login' ? loginApi : api);
 
   beforeEach(async () => {
+    // Created first, because creating a test app empties the tables.
+    loginApi = await resetApi(handle.db, { apiTokens: [TOKEN], sessions: SESSIONS });
     await registerHost('host1');
     await seedRunningExample();
   });
 
   it('labels every input, select and text area', async () => {
     for (const path of PAGES) {
-      const root = await page(path);
+      const root = await render(path);
 
       expect({ path, unlabelled: unlabelledControls(root) }).toEqual({ path, unlabelled: [] });
     }
@@ -537,7 +546,7 @@ describe('every page', () => {
 
   it('has the main landmark, one h1 and a language', async () => {
     for (const path of PAGES) {
-      const root = await page(path);
+      const root = await render(path);
 
       expect(attribute(root, 'lang'), path).toBe('en');
       expect(byTag(root, 'main'), path).toHaveLength(1);
@@ -548,7 +557,7 @@ describe('every page', () => {
 
   it('writes every status as text beside its colour', async () => {
     for (const path of PAGES) {
-      const root = await page(path);
+      const root = await render(path);
       const badges = findAll(root, (element) => (attribute(element, 'class') ?? '').startsWith('status '));
 
       expect(
@@ -559,7 +568,7 @@ describe('every page', () => {
 
   it('loads only scripts served by the API itself', async () => {
     for (const path of PAGES) {
-      const root = await page(path);
+      const root = await render(path);
       const sources = byTag(root, 'script').map((script) => attribute(script, 'src') ?? 'inline');
 
       expect(
@@ -572,6 +581,10 @@ describe('every page', () => {
 });
 
 describe('login page', () => {
+  beforeEach(async () => {
+    api = await resetApi(handle.db, { apiTokens: [TOKEN], sessions: SESSIONS });
+  });
+
   it('posts a token field to /login', async () => {
     const root = await page('/login');
     const form = byTag(root, 'form')[0]!;
@@ -582,13 +595,22 @@ describe('login page', () => {
     expect(attribute(input, 'name')).toBe('token');
     expect(attribute(input, 'type')).toBe('password');
   });
+
+  it('shows an alert after a wrong token', async () => {
+    const plain = await page('/login');
+    const failed = await page('/login?error=invalid_token');
+    const alerts = findAll(failed, (element) => attribute(element, 'role') === 'alert');
+
+    expect(findAll(plain, (element) => attribute(element, 'role') === 'alert')).toEqual([]);
+    expect(alerts.map(textOf)).toEqual([
+      'The token matches no configured token. Check it for typos and log in again.',
+    ]);
+  });
 });
 
 describe('authentication of pages', () => {
-  const TOKEN = { name: 'ui', role: 'read' as const, secret: 'a-secret-of-sixteen-or-more' };
-
   it('sends a browser without a token to the login page', async () => {
-    api = await resetApi(handle.db, { apiTokens: [TOKEN] });
+    api = await resetApi(handle.db, { apiTokens: [TOKEN], sessions: SESSIONS });
 
     for (const path of ['/ui', '/ui/stacks', '/ui/hosts', '/ui/deploy', '/ui/stacks/anything']) {
       const response = await api.send('GET', path);
@@ -596,6 +618,42 @@ describe('authentication of pages', () => {
       expect(response.status, path).toBe(302);
       expect(response.headers.get('location'), path).toBe('/login');
     }
+  });
+
+  it('form login opens the dashboard', async () => {
+    api = await resetApi(handle.db, { apiTokens: [TOKEN], sessions: SESSIONS });
+
+    const login = await api.app.request('/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://localhost' },
+      body: new URLSearchParams({ token: TOKEN.secret }).toString(),
+    });
+    const cookie = login.headers.get('set-cookie')?.split(';')[0] ?? '';
+    const dashboard = await api.app.request(login.headers.get('location') ?? '/missing', {
+      headers: { Cookie: cookie },
+    });
+
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/ui');
+    expect(cookie).toMatch(/^graphium_session=/);
+    expect(dashboard.status).toBe(200);
+    expect(await dashboard.text()).toContain('<h1>Stacks</h1>');
+  });
+
+  it('deletes an invalid session cookie as it redirects', async () => {
+    api = await resetApi(handle.db, { apiTokens: [TOKEN], sessions: SESSIONS });
+
+    const response = await api.app.request('/ui/hosts', { headers: { Cookie: 'graphium_session=x.y' } });
+
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('/login');
+    expect(response.headers.get('set-cookie')).toMatch(/^graphium_session=;.*Max-Age=0/);
+  });
+
+  it('keeps the 401 of pages without a session key', async () => {
+    api = await resetApi(handle.db, { apiTokens: [TOKEN] });
+
+    expect((await api.send('GET', '/ui/hosts')).status).toBe(401);
   });
 
   it('serves pages to a request with a valid token', async () => {
@@ -610,7 +668,7 @@ describe('authentication of pages', () => {
   });
 
   it('keeps the 401 for scripts and JSON routes', async () => {
-    api = await resetApi(handle.db, { apiTokens: [TOKEN] });
+    api = await resetApi(handle.db, { apiTokens: [TOKEN], sessions: SESSIONS });
 
     expect((await api.send('GET', '/ui/assets/stack.js')).status).toBe(401);
     expect((await api.send('GET', '/stacks')).status).toBe(401);
