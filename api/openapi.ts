@@ -391,7 +391,10 @@ export const ROUTES: readonly RouteDoc[] = [
           'stack is running; `secrets_not_stored`: the stack has secret values, which are stored redacted.',
       ),
       422: unplaceable,
-      503: error('`search_attribute_not_registered`: the Temporal namespace lacks the search attributes.'),
+      503: error(
+        '`temporal_unavailable`: Temporal did not respond; `search_attribute_not_registered`: the ' +
+          'Temporal namespace lacks the search attributes. Nothing was started.',
+      ),
     },
   },
   {

@@ -8,6 +8,7 @@ import type { DatabaseHandle } from '../../db/client';
 import {
   getDeployment,
   insertDeployment,
+  listDeployments,
   replaceDeploymentContainers,
   type NewDeploymentContainer,
 } from '../../db/repository';
@@ -259,6 +260,23 @@ describe('POST /stacks/:name/redeploy', () => {
     expect(body.error.code).toBe('secrets_not_stored');
     expect(body.error.message).toContain('secret values in db');
     expect(api.deployer.callsOf('start')).toEqual([]);
+  });
+
+  it('returns 503 while Temporal is down', async () => {
+    await seedParsedStack('removed');
+    const unavailable = Object.assign(new Error('14 UNAVAILABLE: No connection established'), {
+      code: 14,
+      metadata: {},
+    });
+    api.deployer.startError = new Error('Failed to start workflow', { cause: unavailable });
+
+    const response = await api.send('POST', '/stacks/web-app/redeploy');
+    const body = await response.json();
+    const stored = await listDeployments(api.db);
+
+    expect(response.status).toBe(503);
+    expect(body.error.code).toBe('temporal_unavailable');
+    expect(stored.items.map((item) => item.id)).toEqual(['dep_1']);
   });
 
   it('returns 404 for a stack without deployments', async () => {
