@@ -445,6 +445,8 @@ export const ROUTES: readonly RouteDoc[] = [
       503: error('`codec_unavailable`: the API has no encryption keys.'),
     },
   },
+  // The dashboard's HTML pages and scripts need the same tokens and roles as the JSON routes, so
+  // they are listed as text/html and text/javascript routes rather than left out of the document.
   {
     method: 'get',
     path: '/ui',
