@@ -19,7 +19,10 @@ export interface PlacementHost {
 export function hostCapacityText(entry: PlacementHost): string {
   const facts = factsView(entry.facts);
   const where = `${entry.host.name} (${entry.host.datacenter})`;
-  if (!facts.reachable) return `${where}: daemon unreachable, capacity unknown`;
+  if (!facts.reachable) {
+    const daemon = facts.errorKind === 'tls' ? 'TLS to the daemon failed' : 'daemon unreachable';
+    return `${where}: ${daemon}, capacity unknown`;
+  }
   const cpus = `${formatCpus(facts.cpusFree)} of ${formatCpus(facts.cpus)} CPUs free`;
   const memory = `${formatBytes(facts.memoryFreeBytes)} of ${formatBytes(facts.memoryBytes)} memory free`;
   return `${where}: ${cpus}, ${memory}`;

@@ -37,13 +37,16 @@ const DEPLOYMENT_TONES: Record<DeploymentStatus, Tone> = {
 export function statusTone(status: string): Tone {
   if (status in DEPLOYMENT_TONES) return DEPLOYMENT_TONES[status as DeploymentStatus];
   if (status === 'healthy' || status === 'active' || status === 'succeeded') return 'good';
-  if (status === 'unhealthy' || status === 'failed' || status === 'unreachable') return 'bad';
+  if (status === 'unhealthy' || status === 'failed' || status === 'unreachable' || status === 'tls_failed') {
+    return 'bad';
+  }
   if (status === 'removed' || status === 'inactive' || status === 'pending') return 'quiet';
   return 'busy';
 }
 
-/** Formats a status for reading: `rolled_back` becomes `rolled back`. */
+/** Formats a status for reading: `rolled_back` becomes `rolled back`, `tls_failed` `TLS failed`. */
 export function statusText(status: string): string {
+  if (status === 'tls_failed') return 'TLS failed';
   return status.replace(/_/g, ' ');
 }
 

@@ -36,7 +36,7 @@ function HostTableRow(props: { row: HostRow }) {
           <StatusBadge status="healthy" label="daemon" />
         ) : (
           <>
-            <StatusBadge status="unreachable" label="daemon" />
+            <StatusBadge status={facts.errorKind === 'tls' ? 'tls_failed' : 'unreachable'} label="daemon" />
             <p class="hint">{facts.error ?? 'no figures'}</p>
           </>
         )}

@@ -32,10 +32,20 @@ const HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>';
 let handle: DatabaseHandle;
 let api: TestApi;
 
-/** host1 has 1.5 of its 4 CPUs and 2 of its 8 GiB reserved; host3's daemon does not respond. */
+/** TLS error that the API reports for host4, as checkDaemon words it. */
+const TLS_ERROR =
+  'TLS handshake with host4 at tcp://10.0.0.4:2376 failed: the daemon rejected the client certificate';
+
+/**
+ * host1 has 1.5 of its 4 CPUs and 2 of its 8 GiB reserved; host3's daemon does not respond, and
+ * host4's rejects the TLS handshake.
+ */
 function labFacts(name: string): HostFacts {
   if (name === 'host1') return { ...hostFacts(name), cpusReserved: 1.5, memoryReservedBytes: 2 * GIB };
-  if (name === 'host3') return { ...hostFacts(name), reachable: false, error: 'connect ECONNREFUSED' };
+  if (name === 'host3') {
+    return { ...hostFacts(name), reachable: false, error: 'connect ECONNREFUSED', errorKind: 'unreachable' };
+  }
+  if (name === 'host4') return { ...hostFacts(name), reachable: false, error: TLS_ERROR, errorKind: 'tls' };
   return { ...hostFacts(name), runningContainers: 3 };
 }
 
@@ -414,6 +424,19 @@ describe('hosts page', () => {
     expect(cells('host1')[6]).toContain('reached at 10.0.0.1');
   });
 
+  it('marks a host whose TLS fails', async () => {
+    await registerHost('host3');
+    await registerHost('host4');
+
+    const root = await page('/ui/hosts');
+    const status = (host: string) =>
+      textOf(byTag(findAll(root, (element) => attribute(element, 'data-host') === host)[0]!, 'td')[0]!);
+
+    expect(status('host4')).toContain('daemon: TLS failed');
+    expect(status('host4')).toContain(TLS_ERROR);
+    expect(status('host3')).toContain('daemon: unreachable');
+  });
+
   it('has a remove button named after each host', async () => {
     await registerHost('host1');
 
@@ -470,6 +493,7 @@ describe('deploy page', () => {
     await registerHost('host1', { datacenter: 'lab-a' });
     await registerHost('host2', { datacenter: 'lab-a' });
     await registerHost('host3', { datacenter: 'lab-b' });
+    await registerHost('host4', { datacenter: 'lab-b' });
 
     const root = await page('/ui/deploy');
     const template = byId(root, 'host-select-template');
@@ -478,9 +502,16 @@ describe('deploy page', () => {
       'host1 (lab-a): 2.5 of 4 CPUs free, 6.0 GiB of 8.0 GiB memory free',
       'host2 (lab-a): 4 of 4 CPUs free, 8.0 GiB of 8.0 GiB memory free',
       'host3 (lab-b): daemon unreachable, capacity unknown',
+      'host4 (lab-b): TLS to the daemon failed, capacity unknown',
     ];
 
-    expect(options.map((option) => attribute(option, 'value'))).toEqual(['', 'host1', 'host2', 'host3']);
+    expect(options.map((option) => attribute(option, 'value'))).toEqual([
+      '',
+      'host1',
+      'host2',
+      'host3',
+      'host4',
+    ]);
     expect(options.slice(1).map(textOf)).toEqual(expected);
     expect(options.slice(1).map((option) => attribute(option, 'data-capacity'))).toEqual(expected);
     expect(byTag(byId(root, 'host-capacity'), 'li').map(textOf)).toEqual(expected);

@@ -61,10 +61,14 @@ function hostBody() {
   return body;
 }
 
+/**
+ * Returns the part of the registration notice about the daemon. The API's error names the failure
+ * itself, such as "Docker daemon did not answer: ..." or "TLS handshake with host1 ... failed: ...".
+ */
 function daemonText(host) {
   if (host.daemon?.reachable)
     return `its Docker daemon answered (Docker ${host.daemon.version ?? 'unknown version'}).`;
-  return `but its Docker daemon did not answer: ${host.daemon?.error ?? 'no reason given'}.`;
+  return `but its Docker daemon cannot be used. ${host.daemon?.error ?? 'No reason was given'}.`;
 }
 
 form.addEventListener('submit', async (event) => {
