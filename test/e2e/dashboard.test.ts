@@ -1,9 +1,10 @@
 /**
  * The web dashboard in headless Chromium against the real stack: three lab hosts, the Temporal
- * dev server, PostgreSQL, the API and a worker process. The browser registers the hosts through
- * the hosts form, deploys the example stack through the deploy form with one service per host,
- * follows it to running on the stack page, tears it down, and watches a failing stack roll back.
- * It saves screenshots of the deploy form and the deployment map into docs/screenshots/.
+ * dev server, PostgreSQL, the API and a worker process. The browser logs in through the login
+ * page and registers the hosts through the hosts form with the lab's TLS files. It deploys the
+ * example stack through the deploy form with one service per host, follows it to running on the
+ * stack page, tears it down, and watches a failing stack roll back. It saves screenshots of the
+ * deploy form and the deployment map into docs/screenshots/.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -38,8 +39,8 @@ beforeAll(async () => {
     databaseUrl: postgres.url,
   });
   await graphium.startWorker();
-  // The session cookie of POST /login is not used here: the browser sends the bearer token.
-  browser = await launchBrowser({ extraHTTPHeaders: { Authorization: `Bearer ${graphium.apiToken}` } });
+  // No Authorization header: the browser logs in through the login page in the first test.
+  browser = await launchBrowser();
   page = await browser.context.newPage();
   page.on('pageerror', (error) => pageErrors.push(String(error)));
   page.on('dialog', (dialog) => void dialog.accept());
@@ -85,12 +86,41 @@ async function textsOf(selector: string): Promise<string[]> {
   return (await page.locator(selector).allTextContents()).map((text) => text.replace(/\s+/g, ' ').trim());
 }
 
+/** Fills the login form with `token` and submits it. */
+async function submitLogin(token: string): Promise<void> {
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
 describe('dashboard in a browser', () => {
+  it('logs in through the login page', async () => {
+    await page.goto(url('/ui/hosts'));
+    expect(page.url()).toBe(url('/login'));
+
+    await submitLogin('not-the-token-of-this-run');
+    await page.waitForURL(url('/login?error=invalid_token'));
+    expect(await page.getByRole('alert').textContent()).toContain('matches no configured token');
+    expect(await browser.context.cookies()).toEqual([]);
+
+    await submitLogin(graphium.apiToken);
+    await page.waitForURL(url('/ui'));
+    expect(await page.locator('h1').textContent()).toBe('Stacks');
+    const cookies = await browser.context.cookies();
+    expect(cookies.map((cookie) => cookie.name)).toEqual(['graphium_session']);
+    expect(cookies[0]!.httpOnly).toBe(true);
+    expect(cookies[0]!.sameSite).toBe('Lax');
+    expect(cookies[0]!.value).not.toContain(graphium.apiToken);
+  });
+
   it('adds the lab hosts through the hosts form', async () => {
     for (const host of lab) {
       await page.goto(url('/ui/hosts'));
       await page.getByLabel('Name', { exact: true }).fill(host.name);
+      // The lab daemons accept only mutual TLS on 2376, so the form gets the lab's PEM files too.
       await page.getByLabel('Docker endpoint').fill(host.tcp);
+      await page.getByLabel('CA certificate path').fill(host.tls.ca);
+      await page.getByLabel('Client certificate path').fill(host.tls.cert);
+      await page.getByLabel('Client key path').fill(host.tls.key);
       await page.getByLabel('Address', { exact: true }).fill(host.address);
       await page.getByLabel('Datacenter').fill(host.datacenter);
       const labels = Object.entries(host.labels).map(([key, value]) => `${key}=${value}`);
@@ -110,6 +140,7 @@ describe('dashboard in a browser', () => {
       expect(rows[index]).toContain(host.name);
       expect(rows[index]).toContain('daemon: healthy');
       expect(rows[index]).toContain(host.datacenter);
+      expect(rows[index]).toContain(`${host.tcp} (TLS)`);
       expect(rows[index]).toMatch(/\d+(\.\d+)? free of \d+/);
       expect(rows[index]).toMatch(/GiB free of [\d.]+ GiB|MiB free of/);
     }

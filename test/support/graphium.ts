@@ -61,6 +61,8 @@ export async function startTestGraphium(options: {
     deployer: createTemporalDeployer(client, { deadlines: options.deadlines }),
     temporalUiUrl: 'http://127.0.0.1:8343',
     apiTokens: [{ name: 'test', role: 'admin', secret: apiToken }],
+    // A key for this run only, so a browser can log in with the token through the login page.
+    sessions: { key: randomBytes(32) },
     namespace: 'default',
     payloadCodec: dataConverter.payloadCodecs[0],
   });
