@@ -23,7 +23,20 @@ const NAV_LINKS: { page: NavPage; href: string; label: string }[] = [
   { page: 'hosts', href: '/ui/hosts', label: 'Hosts' },
 ];
 
+/**
+ * Renders a whole page. The doctype keeps browsers out of quirks mode, which changes the box model
+ * and the sizing of tables and form controls.
+ */
 export function Layout(props: LayoutProps) {
+  return (
+    <>
+      {raw('<!DOCTYPE html>')}
+      <PageDocument {...props} />
+    </>
+  );
+}
+
+function PageDocument(props: LayoutProps) {
   return (
     <html lang="en">
       <head>

@@ -24,6 +24,14 @@ export function parsePage(html: string): Element {
 }
 
 /**
+ * Returns the rendering mode that a browser picks for a page. A page gets `no-quirks` (standards
+ * mode) only with a doctype such as `<!DOCTYPE html>`, and `quirks` without one.
+ */
+export function documentMode(html: string): string {
+  return parse(html).mode;
+}
+
+/**
  * Returns every element under `root`, in document order, that matches `test`. The contents of a
  * `<template>` are left out, as a browser leaves them out of the page, unless `inTemplates` is set.
  */

@@ -24,7 +24,17 @@ import {
   resetApi,
   type TestApi,
 } from './api-helpers';
-import { attribute, byId, byTag, findAll, parsePage, textOf, unlabelledControls, type Element } from './html';
+import {
+  attribute,
+  byId,
+  byTag,
+  documentMode,
+  findAll,
+  parsePage,
+  textOf,
+  unlabelledControls,
+  type Element,
+} from './html';
 
 const GIB = 1024 ** 3;
 const HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>';
@@ -594,6 +604,16 @@ describe('every page', () => {
       expect(
         badges.filter((badge) => textOf(badge) === '').map((badge) => attribute(badge, 'data-status')),
       ).toEqual([]);
+    }
+  });
+
+  it('renders in standards mode', async () => {
+    for (const path of [...PAGES, '/ui/stacks/no-such-stack']) {
+      const response = await (path === '/login' ? loginApi : api).send('GET', path);
+      const html = await response.text();
+
+      expect(html.startsWith('<!DOCTYPE html>'), path).toBe(true);
+      expect(documentMode(html), path).toBe('no-quirks');
     }
   });
 
