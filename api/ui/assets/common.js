@@ -106,12 +106,19 @@ export function showFlash(region) {
   showNotice(region, text);
 }
 
-/** Disables the buttons while `work` runs, so a double click sends one request. */
+/**
+ * Disables the buttons while `work` runs, so a double click sends one request. Disabling the
+ * focused button moves the focus to the page body, so a keyboard user would lose their place.
+ * The focus therefore goes back to that button, unless `work` moved it to another element.
+ */
 export async function whileBusy(buttons, work) {
+  const focused = [...buttons].find((button) => button === document.activeElement);
   for (const button of buttons) button.disabled = true;
   try {
     return await work();
   } finally {
     for (const button of buttons) button.disabled = false;
+    const now = document.activeElement;
+    if (focused && (now === null || now === document.body)) focused.focus();
   }
 }
