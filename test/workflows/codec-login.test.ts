@@ -146,8 +146,11 @@ describe('Temporal UI with a Graphium login', () => {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', origin: apiUrl },
       body: new URLSearchParams({ token: OPERATOR_SECRET }).toString(),
+      redirect: 'manual',
     });
-    expect(login.status).toBe(200);
+    // A form login is redirected to the dashboard with the session cookie set.
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/ui');
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     expect(cookie).toMatch(/^graphium_session=/);
 
