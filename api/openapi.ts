@@ -477,7 +477,7 @@ export const ROUTES: readonly RouteDoc[] = [
     responses: {
       ...pageResponses('The newest deployment of the stack, grouped by host.'),
       404: {
-        description: 'No deployment of a stack of this name; the page says so.',
+        description: 'No deployment of a stack of this name was found, and the HTML page says so.',
         mediaType: 'text/html',
       },
     },

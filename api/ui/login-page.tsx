@@ -16,8 +16,8 @@ export function LoginPage(props: { invalidToken?: boolean }) {
       <form method="post" action="/login" class="stacked">
         <label for="login-token">API token</label>
         <p class="hint" id="login-token-hint">
-          The secret of a token from GRAPHIUM_API_TOKENS, or the contents of .data/api-token on the Graphium
-          server.
+          The secret of a token from GRAPHIUM_API_TOKENS or GRAPHIUM_API_TOKENS_FILE, or the contents of the
+          api-token file in the Graphium server's data folder (GRAPHIUM_DATA_DIR, .data by default).
         </p>
         <input
           type="password"
