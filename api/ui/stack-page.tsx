@@ -8,7 +8,7 @@ import { isActiveStatus } from '../../db/repository';
 import type { DeploymentStatus } from '../../db/schema';
 import type { CompensationReport } from '../../workflows/compensation';
 import type { deploymentDetail } from '../views';
-import { formatConnection, formatPort, formatTime, statusText } from './format';
+import { formatConnection, formatPort, formatTime } from './format';
 import { Layout, NoticeRegion, ProblemRegion, StatusBadge } from './layout';
 
 export type DeploymentDetail = Awaited<ReturnType<typeof deploymentDetail>>;
