@@ -1,0 +1,245 @@
+/**
+ * The benchmark: deploys the scenario stacks with Graphium, the raw Docker floor, Docker Compose
+ * and Docker Swarm on the three lab hosts, prints a table of medians, spreads and ratios to the
+ * floor with the machine and versions, and writes the results files.
+ *
+ * Usage: npm run bench [-- --runs 5 --scenarios stack3,wide30 --peers graphium,floor]
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { LabHost } from '../lib/lab';
+import { startBenchEnvironment, type BenchEnvironment } from './env';
+import { collectVersions, describeMachine } from './machine';
+import { floorPeer } from './peers/floor';
+import { graphiumPeer } from './peers/graphium';
+import {
+  buildResults,
+  PEER_NAMES,
+  renderEnvironment,
+  renderTextTable,
+  tableRows,
+  writeResults,
+  type Measurements,
+  type PeerName,
+} from './report';
+import { LiveStacks, runConcurrency, runPairedRounds, runRecovery, type ScenarioContext } from './scenarios';
+import { chain30, PortAllocator, stack3, wide30 } from './stacks';
+import type { Peer } from './types';
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const SCENARIOS = ['stack3', 'wide30', 'chain30', 'concurrency', 'recovery'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+/** Peers another module provides, loaded only when selected, so the rest runs without them. */
+const EXTERNAL_PEERS: Partial<Record<PeerName, { file: string; factory: string }>> = {
+  compose: { file: './peers/compose.ts', factory: 'composePeer' },
+  swarm: { file: './peers/swarm.ts', factory: 'swarmPeer' },
+};
+
+const HELP = `Usage: npm run bench [-- options]
+
+Options:
+  --runs N               counted rounds per scenario, after one warm-up round (default 5)
+  --scenarios LIST       comma-separated, from ${SCENARIOS.join(', ')} (default: all)
+  --peers LIST           comma-separated, from ${PEER_NAMES.join(', ')} (default: all)
+  --results DIR          folder for latest.json, chart.svg and README.md (default bench/results)
+  --data-dir DIR         folder for the dev server, logs and keys; emptied at start (default .data/bench)
+  --temporal-port PORT   gRPC port of the Temporal dev server (default 7433)
+  --temporal-ui-port PORT  web UI port of the Temporal dev server (default 8433)
+  --api-port PORT        port of the Graphium API (default 8480)
+  --help                 print this text
+`;
+
+function fail(message: string): never {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+function parseList<T extends string>(option: string, text: string, allowed: readonly T[]): T[] {
+  const items = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item));
+  if (unknown.length > 0 || items.length === 0) {
+    fail(`invalid --${option} "${text}"; expected a comma-separated list from ${allowed.join(', ')}`);
+  }
+  return items as T[];
+}
+
+function parsePort(option: string, text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    fail(`invalid --${option} "${text}"; expected a port from 1 to 65535`);
+  }
+  return port;
+}
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    peers: { type: 'string' },
+    results: { type: 'string', default: fileURLToPath(new URL('./results', import.meta.url)) },
+    'data-dir': { type: 'string', default: `${REPO_ROOT}.data/bench` },
+    'temporal-port': { type: 'string', default: '7433' },
+    'temporal-ui-port': { type: 'string', default: '8433' },
+    'api-port': { type: 'string', default: '8480' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1)
+  fail(`invalid --runs "${values.runs}"; expected a whole number of 1 or more`);
+const scenarios = parseList('scenarios', values.scenarios, SCENARIOS);
+// With the default list, a peer whose module is missing is left out with a warning; a peer
+// named in --peers must load.
+const peersExplicit = values.peers !== undefined;
+const peerNames = parseList('peers', values.peers ?? PEER_NAMES.join(','), PEER_NAMES);
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Loads a peer from its module and calls its factory with the lab hosts. */
+async function loadExternalPeer(name: PeerName, hosts: LabHost[]): Promise<Peer | undefined> {
+  const entry = EXTERNAL_PEERS[name]!;
+  const url = new URL(entry.file, import.meta.url);
+  if (!existsSync(url)) {
+    const message = `peer ${name} is not available: ${fileURLToPath(url)} does not exist`;
+    if (peersExplicit) throw new Error(`${message}; leave ${name} out of --peers`);
+    log(`bench: ${message}, so it is left out`);
+    return undefined;
+  }
+  const module = (await import(url.href)) as Record<string, unknown>;
+  const factory = module[entry.factory];
+  if (typeof factory !== 'function') {
+    throw new Error(`${fileURLToPath(url)} does not export a function ${entry.factory}`);
+  }
+  return await (factory as (options: { hosts: LabHost[] }) => Peer | Promise<Peer>)({ hosts });
+}
+
+let environment: BenchEnvironment | undefined;
+const live = new LiveStacks();
+let stopping: Promise<void> | undefined;
+
+/** Removes the stacks still deployed, then stops every part of the environment. */
+function cleanUp(): Promise<void> {
+  stopping ??= (async () => {
+    await live.removeAll();
+    await environment?.stop();
+  })();
+  return stopping;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) {
+      log(`bench: ${signal} again; exiting without finishing the clean-up`);
+      process.exit(130);
+    }
+    log(`bench: ${signal} received; removing the stacks still deployed and stopping`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  environment = await startBenchEnvironment({
+    dataDir: values['data-dir'],
+    temporalPort: parsePort('temporal-port', values['temporal-port']),
+    temporalUiPort: parsePort('temporal-ui-port', values['temporal-ui-port']),
+    apiPort: parsePort('api-port', values['api-port']),
+  });
+  const { lab } = environment;
+  log(`bench: environment ready; logs in ${environment.dataDir}`);
+
+  const graphium = await graphiumPeer({
+    apiUrl: environment.apiUrl,
+    apiToken: environment.apiToken,
+    hosts: lab,
+  });
+  const floor = floorPeer({ hosts: lab });
+  const peers = new Map<PeerName, Peer>([
+    ['graphium', graphium],
+    ['floor', floor],
+  ]);
+  for (const name of peerNames) {
+    if (!EXTERNAL_PEERS[name]) continue;
+    const peer = await loadExternalPeer(name, lab);
+    if (peer) peers.set(name, peer);
+  }
+  const selected = (names: readonly PeerName[]) =>
+    PEER_NAMES.filter((name) => names.includes(name) && peerNames.includes(name) && peers.has(name)).map(
+      (name) => peers.get(name)!,
+    );
+
+  const suffix = randomBytes(3).toString('hex');
+  // A random base keeps the ports of this run apart from those a run killed earlier may hold.
+  const ports = new PortAllocator(20_000 + randomInt(0, 300) * 100);
+  const measured: Measurements = { runs, errors: [] };
+  const context: ScenarioContext = { suffix, runs, live, errors: measured.errors, log };
+  const has = (name: PeerName) => peerNames.includes(name);
+
+  for (const scenario of scenarios as Scenario[]) {
+    log(`bench: scenario ${scenario}`);
+    switch (scenario) {
+      case 'stack3':
+        measured.stack3 = await runPairedRounds(
+          scenario,
+          selected(PEER_NAMES),
+          (s) => stack3(s, ports),
+          context,
+        );
+        break;
+      case 'wide30':
+        measured.wide30 = await runPairedRounds(scenario, selected(PEER_NAMES), wide30, context);
+        break;
+      case 'chain30':
+        measured.chain30 = await runPairedRounds(scenario, selected(['graphium', 'floor']), chain30, context);
+        break;
+      case 'concurrency':
+        if (!has('graphium') || !has('floor')) {
+          log('bench: concurrency needs the peers graphium and floor; skipped');
+          break;
+        }
+        measured.concurrency = await runConcurrency(graphium, floor, environment, context);
+        break;
+      case 'recovery':
+        if (!has('graphium')) {
+          log('bench: recovery needs the peer graphium; skipped');
+          break;
+        }
+        measured.recovery = await runRecovery(graphium, environment, context);
+        break;
+    }
+  }
+
+  const results = buildResults(measured, {
+    date: new Date().toISOString(),
+    machine: describeMachine(),
+    versions: await collectVersions(lab, REPO_ROOT),
+  });
+  process.stdout.write(`${renderTextTable(tableRows(results))}\n\n${renderEnvironment(results)}\n`);
+  if (results.errors.length > 0) {
+    process.stdout.write(`\nerrors:\n${results.errors.map((error) => `  ${error}`).join('\n')}\n`);
+  }
+  writeResults(results, values.results, fileURLToPath(new URL('./notes.md', import.meta.url)));
+  log(
+    `bench: results written to ${values.results}; took ${((Date.now() - startedAt) / 60_000).toFixed(1)} min`,
+  );
+}
+
+try {
+  await main();
+  await cleanUp();
+  process.exit(0);
+} catch (error) {
+  console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  await cleanUp();
+  process.exit(1);
+}
