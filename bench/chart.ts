@@ -44,7 +44,7 @@ function formatTick(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
 
-/** Renders the chart of the medians; a peer without a median gets an empty slot marked n/a. */
+/** Renders the chart of the medians. A peer without a median gets an empty slot marked n/a. */
 export function renderChart(results: { stack3: Comparison | null; wide30: Comparison | null }): string {
   const medians = SCENARIOS.map((scenario) => PEERS.map((peer) => results[scenario]?.[peer] ?? null));
   const highest = Math.max(0, ...medians.flat().filter((value): value is number => value !== null));

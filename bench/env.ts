@@ -1,7 +1,7 @@
 /**
- * Everything Graphium needs for the benchmark, started on ports and folders of its own: the lab
- * hosts, a Temporal dev server, a throwaway PostgreSQL on a unix socket, the API in this process,
- * and the worker in a child process, so the recovery scenario can SIGKILL it and start another.
+ * Everything Graphium needs for the benchmark, started on ports and folders of its own. These are
+ * the lab hosts, a Temporal dev server, a throwaway PostgreSQL on a unix socket, the API in this
+ * process, and the worker in a child process, which the recovery scenario can SIGKILL and replace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,7 +23,7 @@ const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const WORKER_START_TIMEOUT_MS = 120_000;
 
 export interface BenchEnvironmentOptions {
-  /** Folder for the dev server's history, the logs and the service's keys; emptied at start. */
+  /** Folder for the dev server's history, the logs and the service's keys. It is emptied at start. */
   dataDir: string;
   temporalPort: number;
   temporalUiPort: number;
@@ -53,7 +53,7 @@ export interface BenchEnvironment {
   client: Client;
   worker: WorkerProcess;
   dataDir: string;
-  /** Stops every part in reverse order of starting; safe to call more than once. */
+  /** Stops every part in reverse order of starting. Calling it again waits for the first call. */
   stop(): Promise<void>;
 }
 

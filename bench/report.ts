@@ -97,13 +97,13 @@ export type TargetStatus = 'met' | 'missed' | 'not measured';
 export interface Target {
   id: string;
   requirement: string;
-  /** `at_most` and `at_least` include the limit; `below` does not. */
+  /** `at_most` and `at_least` include the limit, but `below` does not. */
   comparison: 'at_most' | 'at_least' | 'below';
   limit: number | null;
   value: number | null;
   unit: 'x' | 's' | '%';
   status: TargetStatus;
-  /** How far the value is on the good side of the limit; negative when missed. */
+  /** How far the value is on the good side of the limit, negative when missed. */
   margin: number | null;
 }
 
@@ -349,7 +349,7 @@ function rateSpread(spread: Range | null | undefined, unit: string, digits: numb
   return spread ? `${spread.min.toFixed(digits)}-${spread.max.toFixed(digits)} ${unit}` : NONE;
 }
 
-/** Builds the rows of the results table: one per scenario and peer that ran. */
+/** Builds the rows of the results table, one per scenario and peer that ran. */
 export function tableRows(results: Results): TableRow[] {
   const rows: TableRow[] = [];
   if (results.stack3) rows.push(...comparisonRows('stack3', results.stack3));
@@ -440,7 +440,7 @@ export function renderEnvironment(results: Pick<Results, 'machine' | 'versions'>
   return lines.join('\n');
 }
 
-/** Renders the results page: the run, machine and versions, the table, the chart and the targets. */
+/** Renders the results page with the run, machine and versions, the table, the chart and the targets. */
 export function renderMarkdown(results: Results, notes?: string): string {
   const { machine } = results;
   const sections = [

@@ -1,7 +1,7 @@
 /**
- * The benchmark: deploys the scenario stacks with Graphium, the raw Docker floor, Docker Compose
- * and Docker Swarm on the three lab hosts, prints a table of medians, spreads and ratios to the
- * floor with the machine and versions, and writes the results files.
+ * The benchmark. It deploys the scenario stacks with Graphium, the raw Docker floor, Docker
+ * Compose and Docker Swarm on the three lab hosts. Then it prints a table of medians, spreads and
+ * ratios to the floor with the machine and versions, and writes the results files.
  *
  * Usage: npm run bench [-- --runs 5 --scenarios stack3,wide30 --peers graphium,floor]
  */
@@ -98,7 +98,7 @@ const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1)
   fail(`invalid --runs "${values.runs}"; expected a whole number of 1 or more`);
 const scenarios = parseList('scenarios', values.scenarios, SCENARIOS);
-// With the default list, a peer whose module is missing is left out with a warning; a peer
+// With the default list, a peer whose module is missing is left out with a warning, but a peer
 // named in --peers must load.
 const peersExplicit = values.peers !== undefined;
 const peerNames = parseList('peers', values.peers ?? PEER_NAMES.join(','), PEER_NAMES);
@@ -111,7 +111,7 @@ async function loadExternalPeer(name: PeerName, hosts: LabHost[]): Promise<Peer 
   const url = new URL(entry.file, import.meta.url);
   if (!existsSync(url)) {
     const message = `peer ${name} is not available: ${fileURLToPath(url)} does not exist`;
-    if (peersExplicit) throw new Error(`${message}; leave ${name} out of --peers`);
+    if (peersExplicit) throw new Error(`${message}. Leave ${name} out of --peers`);
     log(`bench: ${message}, so it is left out`);
     return undefined;
   }

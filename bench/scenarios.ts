@@ -49,9 +49,9 @@ export class LiveStacks {
 }
 
 export interface ScenarioContext {
-  /** Unique to this run; part of every stack name. */
+  /** Text unique to this run, which every stack name contains. */
   suffix: string;
-  /** Counted rounds; one warm-up round comes first where a scenario has one. */
+  /** Counted rounds. Where a scenario has a warm-up round, it comes first and is not counted. */
   runs: number;
   live: LiveStacks;
   /** Failed rounds and other errors, one line each, for the results. */
@@ -83,7 +83,7 @@ async function removeStack(peer: Peer, stack: BenchStack, context: ScenarioConte
   }
 }
 
-/** Deploys then removes one stack; returns the seconds of the deploy, or null when it failed. */
+/** Deploys then removes one stack, and returns the seconds of the deploy, or null when it failed. */
 async function deployAndRemove(
   scenario: string,
   peer: Peer,
@@ -228,6 +228,22 @@ function healthWaitsScheduled(history: History): HistoryEvent[] {
 }
 
 /**
+ * Returns when the last attempt of the second health wait started, in epoch milliseconds, or null
+ * when it ran only once. Temporal writes the started event of a retried activity when the
+ * activity closes, stamped with the start of its last attempt.
+ */
+function retriedAttemptStart(history: History): number | null {
+  const scheduledId = healthWaitsScheduled(history)[1]?.eventId;
+  const started = (history.events ?? []).find(
+    (event) =>
+      event.activityTaskStartedEventAttributes &&
+      String(event.activityTaskStartedEventAttributes.scheduledEventId) === String(scheduledId),
+  );
+  const attempt = started?.activityTaskStartedEventAttributes?.attempt ?? 1;
+  return started && attempt > 1 ? eventMs(started) : null;
+}
+
+/**
  * Waits until the worker process `pid` runs the health wait of the recovery stack's second
  * service, and returns that activity's heartbeat timeout in seconds. The second service starts
  * only once the first is healthy, so the second health wait scheduled is its own.
@@ -274,7 +290,7 @@ export async function runRecovery(
       const deploymentId = await graphium.post(stack);
       const handle = environment.client.workflow.getHandle(deployWorkflowId(stack.name));
       const pid = environment.worker.pid();
-      if (pid === undefined) throw new Error('no worker process runs');
+      if (pid === undefined) throw new Error('no worker process is running, so there is none to kill');
       heartbeatTimeoutSeconds = await awaitSecondHealthWait(handle, pid);
 
       const killedAt = Date.now();
@@ -288,15 +304,17 @@ export async function runRecovery(
       );
       if (!progress) throw new Error(`no activity of ${handle.workflowId} completed after the kill`);
       figure = (eventMs(progress) - spawnedAt) / 1000;
+      const retryStart = retriedAttemptStart(history);
       context.log(
         `recovery round ${round}/${context.runs}: ${figure.toFixed(2)} s from spawn to progress ` +
           `(worker ready after ${((readyAt - spawnedAt) / 1000).toFixed(2)} s, ` +
-          `heartbeat timeout ${heartbeatTimeoutSeconds} s)`,
+          `retried health wait started ${retryStart === null ? '?' : ((retryStart - killedAt) / 1000).toFixed(2)} s ` +
+          `after the kill, heartbeat timeout ${heartbeatTimeoutSeconds} s)`,
       );
     } catch (error) {
       context.errors.push(`recovery round ${round}: ${firstLine(error)}`);
       context.log(`recovery round ${round}/${context.runs} failed: ${String(error)}`);
-      // A failed round may have left the worker killed; the next round and the teardown need one.
+      // A failed round may have left the worker killed, but the next round and the teardown need one.
       if (environment.worker.pid() === undefined) await environment.worker.start();
     }
     await removeStack(graphium, stack, context);

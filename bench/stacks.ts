@@ -1,7 +1,7 @@
 /**
  * The benchmark's scenario stacks in the shared `BenchStack` shape. Every function takes a run
- * suffix (lower-case letters, digits and `-`) that makes the stack names unique, so leftovers of
- * one run never meet the next, and Compose project and Swarm stack names stay valid.
+ * suffix of lower-case letters, digits and `-`, which makes the stack names unique, so leftovers
+ * of one run never meet the next. Such names are also valid Compose project and Swarm stack names.
  */
 import type { BenchService, BenchStack, LabHostName } from './types';
 
@@ -60,7 +60,7 @@ export class PortAllocator {
 }
 
 /**
- * The example stack of examples/three-hosts.json: PostgreSQL on host1, Redis on host2, and on
+ * Builds the example stack of examples/three-hosts.json: PostgreSQL on host1, Redis on host2, and on
  * host3 an app that needs both healthy. The app proves it reached both through the injected
  * `POSTGRES_HOST`/`POSTGRES_PORT` and `CACHE_HOST`/`CACHE_PORT`, and exits when either check
  * fails, which fails the deploy.
@@ -120,7 +120,7 @@ export function stack3(suffix: string, ports: PortAllocator): BenchStack {
   };
 }
 
-/** An idle busybox service with a trivial health check, on the host its index picks round robin. */
+/** Builds an idle busybox service with a trivial health check, on the host its index picks round robin. */
 function idleService(name: string, index: number): BenchService {
   return {
     name,
@@ -138,7 +138,7 @@ function wideServiceName(index: number): string {
   return `s${String(index + 1).padStart(2, '0')}`;
 }
 
-/** Thirty independent busybox services spread round robin over host1 to host3, without ports. */
+/** Builds thirty independent busybox services spread round robin over host1 to host3, without ports. */
 export function wide30(suffix: string): BenchStack {
   return {
     name: `bench-wide30-${suffix}`,
@@ -147,7 +147,7 @@ export function wide30(suffix: string): BenchStack {
 }
 
 /**
- * The services of `wide30`, each waiting for the previous one to turn healthy, so the stack
+ * Builds the services of `wide30`, each waiting for the previous one to turn healthy, so the stack
  * deploys one service after another.
  */
 export function chain30(suffix: string): BenchStack {
@@ -161,7 +161,7 @@ export function chain30(suffix: string): BenchStack {
 }
 
 /**
- * Twenty stacks of five independent busybox services, deployed at once. Each stack starts its
+ * Builds twenty stacks of five independent busybox services, which the scenario deploys at once. Each stack starts its
  * round robin on another host, so the 100 containers spread evenly over the hosts.
  */
 export function concurrencyStacks(suffix: string): BenchStack[] {
@@ -174,8 +174,8 @@ export function concurrencyStacks(suffix: string): BenchStack[] {
 }
 
 /**
- * Two services: `first` on host1, healthy at once, and `second` on host2, which waits for it and
- * turns healthy only RECOVERY_HEALTHY_AFTER_SECONDS after it starts. The recovery scenario kills
+ * Builds a stack of two services: `first` on host1, healthy at once, and `second` on host2, which
+ * waits for it and turns healthy only RECOVERY_HEALTHY_AFTER_SECONDS after it starts. The recovery scenario kills
  * the worker during the health wait of `second`.
  */
 export function recoveryStack(suffix: string): BenchStack {

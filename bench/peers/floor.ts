@@ -1,9 +1,9 @@
 /**
- * The floor: the least work that deploys a `BenchStack` on the lab hosts. Each container is
- * created and started with dockerode over its host's unix socket as soon as its dependencies run
- * (or are healthy, when they wait for health), and its health command runs through `docker exec`
- * every 50 ms until it exits 0. Nothing is recorded and no workflow runs, so the time is what
- * the Docker daemons and the critical path of the stack cost.
+ * The floor: the least work that deploys a `BenchStack` on the lab hosts. Dockerode creates and
+ * starts each container over its host's unix socket as soon as its dependencies run, or are
+ * healthy when it waits for health. Its health command then runs through `docker exec` every
+ * 50 ms until it exits 0. Nothing is recorded and no workflow runs, so the time is what the
+ * Docker daemons and the critical path of the stack cost.
  */
 import Docker from 'dockerode';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +12,7 @@ import { envName } from '../../core/names';
 import type { LabHost } from '../../lib/lab';
 import type { BenchService, BenchStack, Peer, PeerResult } from '../types';
 
-/** Label on every container the floor creates; its value is the stack name. */
+/** Label on every container the floor creates, with the stack name as its value. */
 export const FLOOR_STACK_LABEL = 'io.graphium.bench.floor-stack';
 
 const DEFAULT_HEALTH_POLL_MS = 50;
@@ -69,8 +69,8 @@ export function floorPeer(
       if (!service) throw new Error(`a service of stack ${stack.name} depends on "${name}", which it lacks`);
       const running = startWhenReady(service);
       const healthy = running.then((started) => awaitHealthy(service, started));
-      // Every gate is awaited below; these handlers only stop an early rejection from counting
-      // as unhandled while a dependent has not awaited it yet.
+      // Every gate is awaited below. These handlers only keep an early rejection from counting as
+      // unhandled while no dependent has awaited it yet.
       running.catch(() => undefined);
       healthy.catch(() => undefined);
       const gate = { running, healthy };

@@ -50,7 +50,7 @@ export interface GraphiumPeer extends Peer {
   deployMany(stacks: BenchStack[]): Promise<number>;
   /** Posts one stack and returns its deployment id, without waiting for it. */
   post(stack: BenchStack): Promise<string>;
-  /** Polls until the deployments finish; throws naming each one that did not end running. */
+  /** Polls until the deployments finish, and throws naming each one that did not end running. */
   awaitRunning(deploymentIds: string[]): Promise<DeploymentSummary[]>;
   request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
 }
@@ -129,14 +129,14 @@ export async function graphiumPeer(options: GraphiumPeerOptions): Promise<Graphi
   };
 
   /**
-   * Reads the deployments from the list route, which answers from the database. The detail
+   * Reads the deployments from the list route, which reads only the database. The detail
    * route would also query the workflow's progress, and each query is work for the worker. The
    * list is newest first, so paging stops once every wanted deployment is found.
    */
-  const listDeployments = async (wanted: string[]): Promise<Map<string, DeploymentSummary>> => {
+  const listDeployments = async (ids: string[]): Promise<Map<string, DeploymentSummary>> => {
     const found = new Map<string, DeploymentSummary>();
     let path: string | undefined = '/deployments?limit=200';
-    while (path && !wanted.every((id) => found.has(id))) {
+    while (path && !ids.every((id) => found.has(id))) {
       const response = await request('GET', path);
       if (response.status !== 200) {
         throw new Error(`GET ${path} returned ${response.status}: ${JSON.stringify(response.body)}`);
@@ -222,6 +222,6 @@ export async function graphiumPeer(options: GraphiumPeerOptions): Promise<Graphi
 
 /** Epoch milliseconds at which the worker recorded the deployment as running. */
 function runningAt(summary: DeploymentSummary): number {
-  // Entering `running` sets finishedAt and updatedAt to the same instant; updatedAt alone moves on later writes.
+  // Entering `running` sets finishedAt and updatedAt to the same instant, but later writes move updatedAt.
   return Date.parse(summary.finishedAt ?? summary.updatedAt);
 }
