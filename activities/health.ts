@@ -38,8 +38,8 @@ const POLL_GROWTH = 1.5;
 /**
  * The pause before the next probe: 50 ms after the first, growing by half each time up to
  * 250 ms, and never longer than the check's own interval. Most services turn healthy within a
- * second of starting, so a short cap finds them sooner than Docker's interval would; each probe
- * is one exec or one connection, cheap enough at four a second.
+ * second of starting. A short cap sees that sooner than Docker's interval would. Each probe is
+ * one exec or one connection, cheap enough at four a second.
  */
 export function nextPollDelay(previousMs: number | undefined, intervalMs: number | undefined): number {
   const cap = intervalMs !== undefined && intervalMs > 0 ? Math.min(MAX_POLL_MS, intervalMs) : MAX_POLL_MS;
