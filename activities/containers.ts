@@ -10,8 +10,8 @@ import type { HealthCheck, HostRecord, ResourceSpec, RestartPolicy } from '../co
 import { LABELS } from '../core/names';
 import type { ContainerMount, PublishRequest } from '../core/wiring';
 import type { PublishedPort } from '../workflows/contract';
-import { ERROR_TYPES } from '../workflows/contract';
-import { dockerFor, dockerMessage, dockerStatus } from './docker';
+import { ERROR_TYPES, imageKey } from '../workflows/contract';
+import { dockerFor, dockerMessage, dockerStatus, withTimeout } from './docker';
 
 export interface EnsureImageInput {
   /** For log lines; absent in deployments started before it was passed. */
@@ -69,6 +69,28 @@ function imagePullFailure(host: HostRecord, image: string, service: string, erro
     return ApplicationFailure.nonRetryable(message, ERROR_TYPES.imageNotFound);
   }
   return ApplicationFailure.retryable(message, 'ImagePullFailed');
+}
+
+/** Looking up one image waits at most this long; an image not confirmed is prepared in the deploy. */
+const IMAGE_LOOKUP_TIMEOUT_MS = 2_000;
+
+/**
+ * Returns the `imageKey`s of the images already on their hosts, among the pairs given. The plan
+ * reports them, so the deployment skips their image step. A host that does not answer in time
+ * counts as not having the image, and the deployment's own image step then reports the failure.
+ */
+export async function imagesPresent(pairs: { host: HostRecord; image: string }[]): Promise<string[]> {
+  const found = await Promise.all(
+    pairs.map(async ({ host, image }) => {
+      try {
+        await withTimeout(dockerFor(host).getImage(image).inspect(), IMAGE_LOOKUP_TIMEOUT_MS, 'image lookup');
+        return imageKey(host.name, image);
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return found.filter((key): key is string => key !== undefined);
 }
 
 export interface StartContainerInput {
@@ -130,7 +152,11 @@ export function graphiumLabels(
  */
 export async function startContainer(input: StartContainerInput): Promise<StartedContainer> {
   const docker = dockerFor(input.host);
-  const existing = await findServiceContainer(docker, input.deploymentId, input.service);
+  // A first attempt has made no container yet, so it creates one at once and looks at who holds
+  // the name only when Docker reports it taken: two container listings fewer on the usual path.
+  const attempt = activityContext()?.info.attempt ?? 1;
+  const existing =
+    attempt > 1 ? await findServiceContainer(docker, input.deploymentId, input.service) : undefined;
   if (existing) {
     const info = await docker.getContainer(existing.Id).inspect();
     const conflict = info.State.Running ? undefined : await startOrConflict(docker, existing.Id);
@@ -143,8 +169,6 @@ export async function startContainer(input: StartContainerInput): Promise<Starte
     }
     // The earlier attempt may have bound a preferred port that is taken now: start over.
     await removeById(docker, existing.Id);
-  } else {
-    await clearNameForStack(docker, input);
   }
   return createAndStart(docker, input);
 }
@@ -176,10 +200,23 @@ async function createContainer(
   docker: Docker,
   input: StartContainerInput,
   publish: PublishRequest[],
+  nameCleared = false,
 ): Promise<Docker.Container> {
   try {
     return await docker.createContainer(createOptions(input, publish));
   } catch (error) {
+    if (dockerStatus(error) === 409 && !nameCleared) {
+      // The name is taken: replace an earlier deployment's container, or refuse a foreign one.
+      await clearNameForStack(docker, input);
+      return createContainer(docker, input, publish, true);
+    }
+    if (dockerStatus(error) === 404) {
+      throw ApplicationFailure.nonRetryable(
+        `image ${input.image} for service ${input.service} is no longer on host ${input.host.name}: ` +
+          `it was there when the deployment was planned and has been removed since; deploy again`,
+        ERROR_TYPES.imageNotFound,
+      );
+    }
     // 400 means Docker rejects the options themselves, such as a bind source that does not exist.
     if (dockerStatus(error) !== 400) throw error;
     throw ApplicationFailure.nonRetryable(

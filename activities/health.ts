@@ -1,7 +1,7 @@
 /**
  * Waiting for a service to turn healthy, by the kind of its health check.
  * Probes start fast and back off, so a service that is ready in 200 ms is
- * seen within about 100 ms instead of one whole check interval later.
+ * seen within about 50 ms instead of one whole check interval later.
  */
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -31,15 +31,27 @@ export interface HealthResult {
   output: string;
 }
 
-const FIRST_POLL_MS = 100;
-const MAX_POLL_MS = 1_000;
+const FIRST_POLL_MS = 50;
+const MAX_POLL_MS = 250;
+const POLL_GROWTH = 1.5;
+
+/**
+ * The pause before the next probe: 50 ms after the first, growing by half each time up to
+ * 250 ms, and never longer than the check's own interval. Most services turn healthy within a
+ * second of starting. A short cap sees that sooner than Docker's interval would. Each probe is
+ * one exec or one connection, cheap enough at four a second.
+ */
+export function nextPollDelay(previousMs: number | undefined, intervalMs: number | undefined): number {
+  const cap = intervalMs !== undefined && intervalMs > 0 ? Math.min(MAX_POLL_MS, intervalMs) : MAX_POLL_MS;
+  if (previousMs === undefined) return Math.min(FIRST_POLL_MS, cap);
+  return Math.min(cap, Math.round(previousMs * POLL_GROWTH));
+}
 
 /** Poll the service's health until it is healthy, heartbeating the last output; fail past the deadline. */
 export async function awaitHealthy(input: AwaitHealthyInput): Promise<HealthResult> {
   const context = Context.current();
   const docker = dockerFor(input.host);
-  const maxPoll = Math.min(MAX_POLL_MS, input.healthCheck?.intervalMs ?? MAX_POLL_MS);
-  let delay = FIRST_POLL_MS;
+  let delay = nextPollDelay(undefined, input.healthCheck?.intervalMs);
   let last: HealthResult = { healthy: false, output: 'no check has run yet' };
   for (;;) {
     await ensureStillRunning(docker, input, last.output);
@@ -58,7 +70,7 @@ export async function awaitHealthy(input: AwaitHealthyInput): Promise<HealthResu
       );
     }
     await context.sleep(Math.min(delay, Math.max(0, input.deadlineAt - Date.now())));
-    delay = Math.min(maxPoll, Math.round(delay * 1.5));
+    delay = nextPollDelay(delay, input.healthCheck?.intervalMs);
   }
 }
 

@@ -8,10 +8,10 @@ import type { HostRecord, StackSpec } from '../core/model';
 import { LABELS } from '../core/names';
 import { PlacementError, planPlacement, type PlacementPlan, type PlacementWeights } from '../core/placement';
 import type { Database } from '../db/client';
-import { ERROR_TYPES } from '../workflows/contract';
+import { ERROR_TYPES, imageKey } from '../workflows/contract';
 import type { StackResource } from '../workflows/contract';
 import { runAction } from './actions';
-import { ensureImage, removeById, removeServiceContainer, startContainer } from './containers';
+import { ensureImage, imagesPresent, removeById, removeServiceContainer, startContainer } from './containers';
 import { dockerFor, hostErrorMessage, onHost } from './docker';
 import { gatherFacts } from './host-facts';
 import { awaitHealthy } from './health';
@@ -40,6 +40,11 @@ export interface PlanResult {
   plan: PlacementPlan;
   /** The records of the hosts the plan uses, passed to the container activities. */
   hosts: Record<string, HostRecord>;
+  /**
+   * `imageKey`s of the images already on the host that runs them, found while planning. Absent
+   * in plans made before it was reported.
+   */
+  imagesPresent?: string[];
 }
 
 export interface StackContainer {
@@ -106,10 +111,14 @@ export function createActivities({ db, placementWeights }: ActivityDeps) {
       }
       await savePlacement(db, deploymentId, plan);
       const used = new Set(Object.values(plan.assignments));
-      return {
-        plan,
-        hosts: Object.fromEntries(registered.filter((h) => used.has(h.name)).map((h) => [h.name, h])),
-      };
+      const hosts = Object.fromEntries(registered.filter((h) => used.has(h.name)).map((h) => [h.name, h]));
+      const pairs = new Map(
+        stack.services.map((service) => {
+          const host = hosts[plan.assignments[service.name]!]!;
+          return [imageKey(host.name, service.image), { host, image: service.image }];
+        }),
+      );
+      return { plan, hosts, imagesPresent: await imagesPresent([...pairs.values()]) };
     },
 
     async recordOutcome(outcome: OutcomeInput): Promise<void> {

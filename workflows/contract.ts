@@ -13,6 +13,11 @@ export function deployWorkflowId(stackName: string): string {
   return `graphium-deploy-${stackSlug(stackName)}`;
 }
 
+/** Names one image on one host, such as `host1 postgres:16`; host names hold no spaces. */
+export function imageKey(host: string, image: string): string {
+  return `${host} ${image}`;
+}
+
 export function teardownWorkflowId(stackName: string): string {
   return `graphium-teardown-${stackSlug(stackName)}`;
 }

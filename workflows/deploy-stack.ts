@@ -28,6 +28,7 @@ import { causeChain, compensate, type Compensation, type CompensationReport } fr
 import {
   CANCELLED_ON_REQUEST,
   ERROR_TYPES,
+  imageKey,
   progressQuery,
   type DeployInput,
   type DeploymentProgress,
@@ -166,6 +167,12 @@ interface DeployContext {
   images: ReturnType<typeof imageSteps>;
   gates: Map<string, Gate>;
   resources: StackResources;
+  /**
+   * The image step of each host and image (by `imageKey`), started for the whole stack at once
+   * right after the plan. Absent in deployments started before images were prepared up front;
+   * each service then prepares its own image when its turn comes.
+   */
+  preparedImages?: Map<string, Promise<void>>;
 }
 
 interface Gate {
@@ -228,7 +235,11 @@ async function deployServices(options: {
   };
 
   await CancellationScope.cancellable(async () => {
-    const tasks = orderedServices(input, progress).map(runService);
+    if (patched('prepare-images-first')) context.preparedImages = prepareImages(context);
+    const tasks = [
+      ...orderedServices(input, progress).map(runService),
+      ...(context.preparedImages?.values() ?? []),
+    ];
     try {
       await Promise.all(tasks);
     } catch (error) {
@@ -237,6 +248,42 @@ async function deployServices(options: {
       throw error;
     }
   });
+}
+
+/**
+ * Starts the image step of every host and image the stack needs, all at once, skipping those the
+ * plan found present. A service then waits only for its own image, never for the images of the
+ * services before it, and a missing image fails the deployment before any dependency is awaited.
+ */
+function prepareImages(context: DeployContext): Map<string, Promise<void>> {
+  const { input, planned, progress, failedHosts } = context;
+  const present = new Set(planned.imagesPresent ?? []);
+  const prepared = new Map<string, Promise<void>>();
+  for (const service of orderedServices(input, progress)) {
+    const hostName = planned.plan.assignments[service.name]!;
+    const key = imageKey(hostName, service.image);
+    if (prepared.has(key)) continue;
+    if (present.has(key)) {
+      prepared.set(key, Promise.resolve());
+      continue;
+    }
+    const step = onHostStep(
+      hostName,
+      `preparing image ${service.image} for service ${service.name}`,
+      failedHosts,
+      () =>
+        context.images.ensureImage({
+          deploymentId: input.deploymentId,
+          host: planned.hosts[hostName]!,
+          image: service.image,
+          service: service.name,
+        }),
+    ).then(() => undefined);
+    // Awaited by deployServices and by each service using the image; this only marks it handled.
+    step.catch(() => undefined);
+    prepared.set(key, step);
+  }
+  return prepared;
 }
 
 /** Services in wave order, positions breaking ties inside a wave. */
@@ -267,18 +314,23 @@ async function deployService(
 
   compensations.push({ kind: 'container', service: service.name, host });
   state.step = 'preparing image';
-  await onHostStep(
-    hostName,
-    `preparing image ${service.image} for service ${service.name}`,
-    failedHosts,
-    () =>
-      context.images.ensureImage({
-        deploymentId: context.input.deploymentId,
-        host,
-        image: service.image,
-        service: service.name,
-      }),
-  );
+  const prepared = context.preparedImages?.get(imageKey(hostName, service.image));
+  if (prepared) {
+    await prepared;
+  } else {
+    await onHostStep(
+      hostName,
+      `preparing image ${service.image} for service ${service.name}`,
+      failedHosts,
+      () =>
+        context.images.ensureImage({
+          deploymentId: context.input.deploymentId,
+          host,
+          image: service.image,
+          service: service.name,
+        }),
+    );
+  }
 
   state.step = 'starting';
   const wiring = wireEnvironment(service, hostName, resolveDependencies(service, progress));

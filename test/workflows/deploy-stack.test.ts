@@ -422,7 +422,10 @@ describe('deployStack workflow', () => {
         reconciled.push(input);
       },
     };
-    const deadlines = { hostSeconds: 3, undoSeconds: 30, reconcileRetrySeconds: 1 };
+    // The dev server retries about once a second here, so the third failure comes at 2 s and the
+    // next attempt would not fit: the step then fails with that failure as its cause. With a
+    // deadline a whole number of retries away, it can time out between attempts and lose it.
+    const deadlines = { hostSeconds: 2.5, undoSeconds: 30, reconcileRetrySeconds: 1 };
     const error = await runWithWorker(
       stack,
       recorder,
@@ -467,16 +470,24 @@ describe('deployStack workflow', () => {
           'certificate in /tls/cert.pem (ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE); give a client certificate ' +
           'signed by the CA that the daemon trusts (its --tlscacert)',
       });
-    let cacheImageAttempts = 0;
+    let cacheStartAttempts = 0;
     let cacheRemovals = 0;
     let leftoverAttempts = 0;
     const reconciled: any[] = [];
     const overrides: Overrides = {
-      async ensureImage({ service }: { service: string }) {
-        recorder.calls.push(`image:${service}`);
-        if (service !== 'cache') return { pulled: false };
-        cacheImageAttempts++;
-        throw tlsFailure();
+      async startContainer(input: StartContainerInput) {
+        if (input.service === 'cache') {
+          cacheStartAttempts++;
+          throw tlsFailure();
+        }
+        recorder.calls.push(`start:${input.service}`);
+        return {
+          containerId: `id-${input.service}`,
+          containerName: input.containerName,
+          ports: input.publish.map((p) => ({ ...p, hostPort: p.hostPort || 40000 })),
+          startedAt: new Date().toISOString(),
+          adopted: false,
+        };
       },
       async removeServiceContainer({ service }: { service: string }) {
         recorder.calls.push(`remove:${service}`);
@@ -509,11 +520,11 @@ describe('deployStack workflow', () => {
       deadlines,
     );
 
-    expect(cacheImageAttempts).toBe(1);
+    expect(cacheStartAttempts).toBe(1);
     const outcome = recorder.outcomes.at(-1)!;
     expect(outcome.status).toBe('rolled_back');
     expect(outcome.failure!.at(-2)).toMatch(
-      /^host host-2 failed while preparing image graphium\/busybox:lab for service cache: TLS handshake with host-2 /,
+      /^host host-2 failed while starting service cache: TLS handshake with host-2 /,
     );
     expect(chain(error).join(' | ')).toContain('the daemon rejected the client certificate in /tls/cert.pem');
     expect(recorder.calls).not.toContain('start:cache');
@@ -523,6 +534,46 @@ describe('deployStack workflow', () => {
     expect(outcome.compensation.reconciliation).toMatchObject({ status: 'pending', hosts: ['host-2'] });
     expect(leftoverAttempts).toBe(2);
     expect(reconciled[0].reconciliation).toMatchObject({ status: 'done', hosts: ['host-2'] });
+  });
+
+  it('prepares every image at once, before any dependency is healthy, skipping those present', async () => {
+    const stack = threeTierStack();
+    stack.services[2]!.image = 'graphium/app:lab';
+    const recorder = newRecorder();
+    const overrides: Overrides = {
+      async planPlacement() {
+        recorder.calls.push('plan');
+        const assignments = Object.fromEntries(stack.services.map((s) => [s.name, s.targetHost!]));
+        const hosts = Object.fromEntries(['host-1', 'host-2', 'host-3'].map((name) => [name, host(name)]));
+        // db's image is on host-1 already; cache's and app's are not on their hosts.
+        return {
+          plan: { strategy: 'manual', assignments, services: [] },
+          hosts,
+          imagesPresent: ['host-1 graphium/busybox:lab', 'host-3 graphium/busybox:lab'],
+        };
+      },
+      async awaitHealthy({ service }: { service: string }) {
+        // db turns healthy only once app's image step has run; a deployment that prepares each
+        // image in its service's turn would wait here for ever, so the wait gives up after 5 s.
+        const deadline = Date.now() + 5_000;
+        while (service === 'db' && !recorder.calls.includes('image:app')) {
+          if (Date.now() > deadline) {
+            throw ApplicationFailure.nonRetryable('app image was not prepared while db started');
+          }
+          Context.current().heartbeat();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        recorder.calls.push(`healthy:${service}`);
+        return { healthy: true, output: 'ok' };
+      },
+    };
+
+    await runWithWorker(stack, recorder, overrides, (handle) => handle.result());
+
+    const images = recorder.calls.filter((call) => call.startsWith('image:'));
+    expect(images.sort()).toEqual(['image:app', 'image:cache']);
+    expect(recorder.calls.indexOf('image:app')).toBeLessThan(recorder.calls.indexOf('healthy:db'));
+    expect(recorder.outcomes.at(-1)!.status).toBe('running');
   });
 
   it('ends cancelled when the watched container stops before the cancellation reaches it', async () => {

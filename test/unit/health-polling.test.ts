@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { nextPollDelay } from '../../activities/health';
+
+/** The pauses of the first `count` probes. */
+function schedule(intervalMs: number | undefined, count: number): number[] {
+  const delays: number[] = [];
+  let delay: number | undefined;
+  for (let i = 0; i < count; i++) {
+    delay = nextPollDelay(delay, intervalMs);
+    delays.push(delay);
+  }
+  return delays;
+}
+
+describe('nextPollDelay', () => {
+  it('starts at 50 ms and grows by half up to 250 ms', () => {
+    expect(schedule(undefined, 7)).toEqual([50, 75, 113, 170, 250, 250, 250]);
+  });
+
+  it('never waits longer than the check interval', () => {
+    expect(schedule(100, 4)).toEqual([50, 75, 100, 100]);
+    expect(schedule(30, 3)).toEqual([30, 30, 30]);
+  });
+
+  it('keeps the 250 ms cap when the interval is longer', () => {
+    expect(Math.max(...schedule(10_000, 20))).toBe(250);
+  });
+
+  it('ignores an interval of zero instead of probing without a pause', () => {
+    expect(schedule(0, 3)).toEqual([50, 75, 113]);
+  });
+
+  it('probes at least 20 times in the first five seconds of a slow start', () => {
+    let elapsed = 0;
+    let probes = 0;
+    let delay: number | undefined;
+    while (elapsed < 5_000) {
+      delay = nextPollDelay(delay, 2_000);
+      elapsed += delay;
+      probes++;
+    }
+    expect(probes).toBeGreaterThanOrEqual(20);
+  });
+});
