@@ -32,11 +32,32 @@ const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SCENARIOS = ['stack3', 'wide30', 'chain30', 'concurrency', 'recovery'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
-/** Peers another module provides, loaded only when selected, so the rest runs without them. */
-const EXTERNAL_PEERS: Partial<Record<PeerName, { file: string; factory: string }>> = {
-  compose: { file: './peers/compose.ts', factory: 'composePeer' },
-  swarm: { file: './peers/swarm.ts', factory: 'swarmPeer' },
+interface ExternalPeer {
+  file: string;
+  factory: string;
+  /** The factory's options for the lab hosts. */
+  options(lab: LabHost[]): unknown;
+}
+
+/**
+ * Peers another module provides, loaded only when selected, so the rest runs without them.
+ * Compose runs a whole stack on one host, host1 here. Swarm joins every lab host into one swarm.
+ */
+const EXTERNAL_PEERS: Partial<Record<PeerName, ExternalPeer>> = {
+  compose: { file: './peers/compose.ts', factory: 'composePeer', options: (lab) => ({ host: lab[0]! }) },
+  swarm: { file: './peers/swarm.ts', factory: 'swarmPeer', options: (lab) => ({ hosts: lab }) },
 };
+
+/** A peer that must prepare its hosts before the first deploy and restore them at the end, such as a swarm. */
+interface PeerWithSetup extends Peer {
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+function hasSetup(peer: Peer): peer is PeerWithSetup {
+  const candidate = peer as Partial<PeerWithSetup>;
+  return typeof candidate.setup === 'function' && typeof candidate.teardown === 'function';
+}
 
 const HELP = `Usage: npm run bench [-- options]
 
@@ -105,8 +126,8 @@ const peerNames = parseList('peers', values.peers ?? PEER_NAMES.join(','), PEER_
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** Loads a peer from its module and calls its factory with the lab hosts. */
-async function loadExternalPeer(name: PeerName, hosts: LabHost[]): Promise<Peer | undefined> {
+/** Loads a peer from its module and calls its factory with the options for the lab hosts. */
+async function loadExternalPeer(name: PeerName, lab: LabHost[]): Promise<Peer | undefined> {
   const entry = EXTERNAL_PEERS[name]!;
   const url = new URL(entry.file, import.meta.url);
   if (!existsSync(url)) {
@@ -120,17 +141,24 @@ async function loadExternalPeer(name: PeerName, hosts: LabHost[]): Promise<Peer 
   if (typeof factory !== 'function') {
     throw new Error(`${fileURLToPath(url)} does not export a function ${entry.factory}`);
   }
-  return await (factory as (options: { hosts: LabHost[] }) => Peer | Promise<Peer>)({ hosts });
+  return await (factory as (options: unknown) => Peer | Promise<Peer>)(entry.options(lab));
 }
 
 let environment: BenchEnvironment | undefined;
 const live = new LiveStacks();
+/** Peers whose `setup` ran, so the clean-up calls their `teardown`. */
+const prepared: PeerWithSetup[] = [];
 let stopping: Promise<void> | undefined;
 
 /** Removes the stacks still deployed, then stops every part of the environment. */
 function cleanUp(): Promise<void> {
   stopping ??= (async () => {
     await live.removeAll();
+    for (const peer of prepared) {
+      await peer
+        .teardown()
+        .catch((error) => log(`bench: restoring the hosts of ${peer.name} failed: ${String(error)}`));
+    }
     await environment?.stop();
   })();
   return stopping;
@@ -168,10 +196,18 @@ async function main(): Promise<void> {
     ['graphium', graphium],
     ['floor', floor],
   ]);
-  for (const name of peerNames) {
+  // Only stack3 and wide30 run every peer, so the others need no Compose or swarm.
+  const everyPeer = scenarios.includes('stack3') || scenarios.includes('wide30');
+  for (const name of everyPeer ? peerNames : []) {
     if (!EXTERNAL_PEERS[name]) continue;
     const peer = await loadExternalPeer(name, lab);
-    if (peer) peers.set(name, peer);
+    if (!peer) continue;
+    // Set up before the first round, so that the swarm's creation is not part of a deploy.
+    if (hasSetup(peer)) {
+      prepared.push(peer);
+      await peer.setup();
+    }
+    peers.set(name, peer);
   }
   const selected = (names: readonly PeerName[]) =>
     PEER_NAMES.filter((name) => names.includes(name) && peerNames.includes(name) && peers.has(name)).map(
