@@ -445,7 +445,7 @@ export function renderMarkdown(results: Results, notes?: string): string {
   const { machine } = results;
   const sections = [
     '# Benchmark results',
-    `Run on ${results.date} with ${results.runs} counted rounds per scenario after one warm-up round, ` +
+    `Run on ${results.date} with ${results.runs} counted ${results.runs === 1 ? 'round' : 'rounds'} per scenario, after one warm-up round except in recovery, ` +
       'by `npm run bench`. Each figure is the median over the rounds, with the minimum and maximum ' +
       'as its spread. A ratio to the floor is the median of the ratios taken within each round.',
     '## Machine',

@@ -170,18 +170,23 @@ export function floorPeer(
     async deploy(stack: BenchStack): Promise<PeerResult> {
       const startedAt = performance.now();
       await deployStack(stack);
-      return { seconds: (performance.now() - startedAt) / 1000, containers: stack.services.length };
+      return { seconds: elapsedSeconds(startedAt), containers: stack.services.length };
     },
     /** Deploys every stack at once and returns the seconds until the last one is healthy. */
     async deployMany(stacks: BenchStack[]): Promise<number> {
       const startedAt = performance.now();
       await Promise.all(stacks.map(deployStack));
-      return (performance.now() - startedAt) / 1000;
+      return elapsedSeconds(startedAt);
     },
     async remove(stack: BenchStack): Promise<void> {
       await removeStack(stack);
     },
   };
+}
+
+/** Returns the seconds since `startedAt`, a `performance.now()` reading, to the millisecond like Graphium's timestamps. */
+function elapsedSeconds(startedAt: number): number {
+  return Math.round(performance.now() - startedAt) / 1000;
 }
 
 /** Runs a command inside the container and returns its exit code, or -1 when the exec failed. */
