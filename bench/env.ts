@@ -28,6 +28,8 @@ export interface BenchEnvironmentOptions {
   temporalPort: number;
   temporalUiPort: number;
   apiPort: number;
+  /** Once aborted, the start stops after its current step and stops what it started. */
+  signal?: AbortSignal;
 }
 
 export interface WorkerProcess {
@@ -71,7 +73,9 @@ export async function startBenchEnvironment(options: BenchEnvironmentOptions): P
   };
 
   try {
+    const checkpoint = () => options.signal?.throwIfAborted();
     const lab = await ensureLab(3);
+    checkpoint();
     await clearDataDir(options.dataDir);
 
     const binDir = findPostgresBinaries();
@@ -79,6 +83,7 @@ export async function startBenchEnvironment(options: BenchEnvironmentOptions): P
       throw new Error('PostgreSQL server binaries (initdb, pg_ctl) are missing; run npm run setup');
     const postgres: TestPostgres = await startTestPostgres(binDir);
     stops.push(postgres.stop);
+    checkpoint();
 
     const devServer: DevServer = await startTemporalDevServer({
       dataDir: join(options.dataDir, 'temporal'),
@@ -87,6 +92,7 @@ export async function startBenchEnvironment(options: BenchEnvironmentOptions): P
       uiCodecEndpoint: `http://127.0.0.1:${options.apiPort}/codec`,
     });
     stops.push(devServer.stop);
+    checkpoint();
 
     // The API here and the worker process read the same settings, so they share the database,
     // Temporal and the payload keys that the first start writes to the data folder.
@@ -108,6 +114,7 @@ export async function startBenchEnvironment(options: BenchEnvironmentOptions): P
       logger: createLogger({ file: join(options.dataDir, 'api.log') }),
     });
     stops.push(service.stop);
+    checkpoint();
     if (!service.apiUrl || !service.apiToken)
       throw new Error('the API started without a URL or an admin token');
 

@@ -8,12 +8,13 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { LabHost } from '../lib/lab';
 import { startBenchEnvironment, type BenchEnvironment } from './env';
 import { collectVersions, describeMachine } from './machine';
 import { floorPeer } from './peers/floor';
-import { graphiumPeer } from './peers/graphium';
+import { graphiumPeer, type GraphiumPeer } from './peers/graphium';
 import {
   buildResults,
   PEER_NAMES,
@@ -148,12 +149,40 @@ let environment: BenchEnvironment | undefined;
 const live = new LiveStacks();
 /** Peers whose `setup` ran, so the clean-up calls their `teardown`. */
 const prepared: PeerWithSetup[] = [];
+/** Aborted by SIGINT or SIGTERM: no scenario starts another deploy after that. */
+const interrupt = new AbortController();
 let stopping: Promise<void> | undefined;
 
-/** Removes the stacks still deployed, then stops every part of the environment. */
+/**
+ * Removes every stack still deployed. After an interrupt, Graphium's stacks are removed by label
+ * over the Docker sockets, because a Ctrl-C in a terminal also stops the worker and Temporal.
+ */
+async function removeLiveStacks(interrupted: boolean): Promise<void> {
+  await Promise.all(
+    live.entries().map(async ([stack, peer]) => {
+      const graphium = peer as Partial<GraphiumPeer>;
+      try {
+        if (interrupted && graphium.removeContainers) await graphium.removeContainers(stack);
+        else await peer.remove(stack);
+      } catch (error) {
+        log(`bench: removing ${peer.name} stack ${stack.name} failed: ${String(error)}`);
+      }
+    }),
+  );
+}
+
+/** Removes the stacks still deployed, restores the peers' hosts, then stops the environment. */
 function cleanUp(): Promise<void> {
   stopping ??= (async () => {
-    await live.removeAll();
+    const interrupted = interrupt.signal.aborted;
+    // Without a worker, no deploy of Graphium creates a container behind the removal.
+    if (interrupted) await environment?.worker.kill();
+    await removeLiveStacks(interrupted);
+    if (interrupted) {
+      // A create call sent just before the interrupt may still land, so sweep once more.
+      await sleep(1_000);
+      await removeLiveStacks(true);
+    }
     for (const peer of prepared) {
       await peer
         .teardown()
@@ -164,14 +193,25 @@ function cleanUp(): Promise<void> {
   return stopping;
 }
 
+/**
+ * Milliseconds after an interrupt during which a repeated signal is ignored. A Ctrl-C reaches
+ * this process twice when a parent such as tsx or timeout relays it to its child as well.
+ */
+const REPEATED_SIGNAL_MS = 2_000;
+let interruptedAt = 0;
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (stopping) {
+    if (interrupt.signal.aborted) {
+      if (Date.now() - interruptedAt < REPEATED_SIGNAL_MS) return;
       log(`bench: ${signal} again; exiting without finishing the clean-up`);
       process.exit(130);
     }
     log(`bench: ${signal} received; removing the stacks still deployed and stopping`);
-    void cleanUp().finally(() => process.exit(130));
+    interruptedAt = Date.now();
+    interrupt.abort();
+    // While the environment starts, main stops at its next step and cleans up itself.
+    if (environment) void cleanUp().finally(() => process.exit(130));
   });
 }
 
@@ -182,6 +222,7 @@ async function main(): Promise<void> {
     temporalPort: parsePort('temporal-port', values['temporal-port']),
     temporalUiPort: parsePort('temporal-ui-port', values['temporal-ui-port']),
     apiPort: parsePort('api-port', values['api-port']),
+    signal: interrupt.signal,
   });
   const { lab } = environment;
   log(`bench: environment ready; logs in ${environment.dataDir}`);
@@ -191,7 +232,7 @@ async function main(): Promise<void> {
     apiToken: environment.apiToken,
     hosts: lab,
   });
-  const floor = floorPeer({ hosts: lab });
+  const floor = floorPeer({ hosts: lab, signal: interrupt.signal });
   const peers = new Map<PeerName, Peer>([
     ['graphium', graphium],
     ['floor', floor],
@@ -218,7 +259,14 @@ async function main(): Promise<void> {
   // A random base keeps the ports of this run apart from those a run killed earlier may hold.
   const ports = new PortAllocator(20_000 + randomInt(0, 300) * 100);
   const measured: Measurements = { runs, errors: [] };
-  const context: ScenarioContext = { suffix, runs, live, errors: measured.errors, log };
+  const context: ScenarioContext = {
+    suffix,
+    runs,
+    live,
+    errors: measured.errors,
+    log,
+    signal: interrupt.signal,
+  };
   const has = (name: PeerName) => peerNames.includes(name);
 
   for (const scenario of scenarios as Scenario[]) {
@@ -275,6 +323,10 @@ try {
   await cleanUp();
   process.exit(0);
 } catch (error) {
+  if (interrupt.signal.aborted) {
+    await cleanUp();
+    process.exit(130);
+  }
   console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   await cleanUp();
   process.exit(1);

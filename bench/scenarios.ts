@@ -34,17 +34,9 @@ export class LiveStacks {
     this.stacks.delete(stack);
   }
 
-  /** Removes every live stack, logging each removal that fails. */
-  async removeAll(): Promise<void> {
-    const entries = [...this.stacks];
-    this.stacks.clear();
-    await Promise.all(
-      entries.map(([stack, peer]) =>
-        peer.remove(stack).catch((error) => {
-          console.error(`bench: removing ${peer.name} stack ${stack.name} failed: ${String(error)}`);
-        }),
-      ),
-    );
+  /** Returns every live stack with the peer that deployed it. */
+  entries(): [BenchStack, Peer][] {
+    return [...this.stacks];
   }
 }
 
@@ -58,6 +50,8 @@ export interface ScenarioContext {
   errors: string[];
   /** Writes a progress line to stderr, so the table on stdout stays clean. */
   log(line: string): void;
+  /** Aborted when the run is interrupted, so no scenario starts another deploy. */
+  signal: AbortSignal;
 }
 
 function roundLabel(round: number, runs: number): string {
@@ -119,6 +113,7 @@ export async function runPairedRounds(
   for (let round = 0; round <= context.runs; round++) {
     const order = peers.map((_, index) => peers[(index + round) % peers.length]!);
     for (const peer of order) {
+      context.signal.throwIfAborted();
       const stack = makeStack(`${context.suffix}-${peer.name}${round}`);
       const seconds = await deployAndRemove(scenario, peer, stack, context);
       context.log(`${scenario} ${roundLabel(round, context.runs)} ${peer.name}: ${formatSeconds(seconds)}`);
@@ -174,6 +169,7 @@ export async function runConcurrency(
   };
   for (let round = 0; round <= context.runs; round++) {
     const label = roundLabel(round, context.runs);
+    context.signal.throwIfAborted();
 
     const graphiumStacks = concurrencyStacks(`${context.suffix}-g${round}`);
     for (const stack of graphiumStacks) context.live.add(graphium, stack);
@@ -193,6 +189,7 @@ export async function runConcurrency(
         `${peakRss === null ? 'unknown' : `${peakRss.toFixed(0)} MiB`}`,
     );
 
+    context.signal.throwIfAborted();
     const floorStacks = concurrencyStacks(`${context.suffix}-f${round}`);
     for (const stack of floorStacks) context.live.add(floor, stack);
     let floorSeconds: number | null = null;
@@ -283,6 +280,7 @@ export async function runRecovery(
   const seconds: Samples = [];
   let heartbeatTimeoutSeconds: number | null = null;
   for (let round = 1; round <= context.runs; round++) {
+    context.signal.throwIfAborted();
     const stack = recoveryStack(`${context.suffix}-${round}`);
     context.live.add(graphium, stack);
     let figure: number | null = null;

@@ -11,6 +11,7 @@ import { collectOutput } from '../../activities/health';
 import { envName } from '../../core/names';
 import type { LabHost } from '../../lib/lab';
 import type { BenchService, BenchStack, Peer, PeerResult } from '../types';
+import { removeContainersByLabel } from './remove';
 
 /** Label on every container the floor creates, with the stack name as its value. */
 export const FLOOR_STACK_LABEL = 'io.graphium.bench.floor-stack';
@@ -27,6 +28,8 @@ export interface FloorPeerOptions {
   healthPollMs?: number;
   /** Milliseconds after its start by which a service must be healthy. Default: 120000. */
   healthDeadlineMs?: number;
+  /** Once aborted, no further container is created, so an interrupted run can clean up. */
+  signal?: AbortSignal;
 }
 
 interface Started {
@@ -101,6 +104,7 @@ export function floorPeer(
       environment: Record<string, string>,
     ): Promise<Started> => {
       const { host, docker } = hostOf(service);
+      options.signal?.throwIfAborted();
       const exposed: Record<string, object> = {};
       const bindings: Record<string, { HostPort: string }[]> = {};
       for (const port of service.ports) {
@@ -153,17 +157,8 @@ export function floorPeer(
     if (failed) throw failed.reason;
   };
 
-  const removeStack = async (stack: BenchStack): Promise<void> => {
-    await Promise.all(
-      [...clients.values()].map(async (docker) => {
-        const found = await docker.listContainers({
-          all: true,
-          filters: { label: [`${FLOOR_STACK_LABEL}=${stack.name}`] },
-        });
-        await Promise.all(found.map((info) => docker.getContainer(info.Id).remove({ force: true })));
-      }),
-    );
-  };
+  const removeStack = (stack: BenchStack): Promise<void> =>
+    removeContainersByLabel([...clients.values()], `${FLOOR_STACK_LABEL}=${stack.name}`);
 
   return {
     name: 'floor',

@@ -5,9 +5,11 @@
  * (its `finishedAt`), so the client's poll interval does not count.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stackSlug } from '../../core/names';
+import Docker from 'dockerode';
+import { LABELS, stackSlug } from '../../core/names';
 import { labDockerEndpoint, type LabHost } from '../../lib/lab';
 import type { BenchStack, Peer, PeerResult } from '../types';
+import { removeContainersByLabel } from './remove';
 
 const DEFAULT_POLL_MS = 250;
 const DEFAULT_TIMEOUT_MS = 600_000;
@@ -53,6 +55,11 @@ export interface GraphiumPeer extends Peer {
   /** Polls until the deployments finish, and throws naming each one that did not end running. */
   awaitRunning(deploymentIds: string[]): Promise<DeploymentSummary[]>;
   request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /**
+   * Force-removes the stack's containers, found by Graphium's stack label, over the hosts' unix
+   * sockets. An interrupted run uses it, because the worker and Temporal may be gone by then.
+   */
+  removeContainers(stack: BenchStack): Promise<void>;
 }
 
 /** Converts a benchmark stack into the Graphium ItemList document that deploys it. */
@@ -205,6 +212,12 @@ export async function graphiumPeer(options: GraphiumPeerOptions): Promise<Graphi
     );
   };
 
+  const removeContainers = (stack: BenchStack): Promise<void> =>
+    removeContainersByLabel(
+      options.hosts.map((host) => new Docker({ socketPath: host.socket })),
+      `${LABELS.stack}=${stackSlug(stack.name)}`,
+    );
+
   return {
     name: 'graphium',
     async deploy(stack: BenchStack): Promise<PeerResult> {
@@ -217,6 +230,7 @@ export async function graphiumPeer(options: GraphiumPeerOptions): Promise<Graphi
     awaitRunning,
     remove,
     request,
+    removeContainers,
   };
 }
 
