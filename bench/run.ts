@@ -63,15 +63,17 @@ function hasSetup(peer: Peer): peer is PeerWithSetup {
 const HELP = `Usage: npm run bench [-- options]
 
 Options:
-  --runs N               counted rounds per scenario, after one warm-up round (default 5)
-  --scenarios LIST       comma-separated, from ${SCENARIOS.join(', ')} (default: all)
-  --peers LIST           comma-separated, from ${PEER_NAMES.join(', ')} (default: all)
-  --results DIR          folder for latest.json, chart.svg and README.md (default bench/results)
-  --data-dir DIR         folder for the dev server, logs and keys; emptied at start (default .data/bench)
-  --temporal-port PORT   gRPC port of the Temporal dev server (default 7433)
+  --runs N                 counted rounds per scenario, after one warm-up round except in
+                           recovery (default 5)
+  --scenarios LIST         comma-separated, from ${SCENARIOS.join(', ')} (default: all)
+  --peers LIST             comma-separated, from ${PEER_NAMES.join(', ')} (default: all)
+  --results DIR            folder for latest.json, chart.svg and README.md (default bench/results)
+  --data-dir DIR           folder for the dev server, logs and keys; emptied at start
+                           (default .data/bench)
+  --temporal-port PORT     gRPC port of the Temporal dev server (default 7433)
   --temporal-ui-port PORT  web UI port of the Temporal dev server (default 8433)
-  --api-port PORT        port of the Graphium API (default 8480)
-  --help                 print this text
+  --api-port PORT          port of the Graphium API (default 8480)
+  --help                   print this text
 `;
 
 function fail(message: string): never {
