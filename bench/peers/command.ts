@@ -109,3 +109,8 @@ export async function requireLocalImages(host: LabHost, images: Iterable<string>
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Returns a container's name from a container list entry, without the API's leading `/`. */
+export function containerName(container: { Names: string[]; Id: string }): string {
+  return container.Names[0]?.replace(/^\//, '') ?? container.Id.slice(0, 12);
+}

@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import type { LabHost } from '../../lib/lab';
 import { composeFile } from '../compose-file';
 import type { BenchStack, Peer, PeerResult } from '../types';
-import { dockerClient, requireLocalImages, runCommand, sleep, writeTempJson } from './command';
+import { containerName, dockerClient, requireLocalImages, runCommand, sleep, writeTempJson } from './command';
 
 export interface ComposePeerOptions {
   /** The lab host every service runs on. */
@@ -113,7 +113,7 @@ export function composePeer(options: ComposePeerOptions): Peer {
       if (left.length > 0) {
         throw new Error(
           `docker-compose down left ${left.length} containers of project ${project} on ${host.name}: ` +
-            `${left.map((container) => container.Names[0]).join(', ')}`,
+            `${left.map((container) => containerName(container)).join(', ')}`,
         );
       }
     },
@@ -157,7 +157,7 @@ async function awaitHealthy(
     for (const container of all) {
       if (container.State !== 'running' || container.Status.includes('(unhealthy)')) {
         throw new Error(
-          `container ${container.Names[0]} of project ${project} on ${host.name} is ${container.Status}; ` +
+          `container ${containerName(container)} of project ${project} on ${host.name} is ${container.Status}; ` +
             `${await lastHealthOutput(docker, container.Id)}`,
         );
       }

@@ -13,7 +13,7 @@ import type Docker from 'dockerode';
 import type { LabHost } from '../../lib/lab';
 import { SWARM_NETWORK, swarmStackFile } from '../compose-file';
 import type { BenchStack, LabHostName, Peer, PeerResult } from '../types';
-import { dockerClient, requireLocalImages, runDocker, sleep, writeTempJson } from './command';
+import { containerName, dockerClient, requireLocalImages, runDocker, sleep, writeTempJson } from './command';
 
 export interface SwarmPeerOptions {
   /** The lab hosts that form the swarm. The first one is its only manager. */
@@ -323,7 +323,8 @@ async function awaitStackGone(hosts: LabHost[], stackName: string, deadline: num
       const docker = dockerClient(host);
       const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
       const networks = await docker.listNetworks({ filters: { name: [networkName] } });
-      for (const container of containers) leftovers.push(`container ${container.Names[0]} on ${host.name}`);
+      for (const container of containers)
+        leftovers.push(`container ${containerName(container)} on ${host.name}`);
       for (const network of networks) {
         if (network.Name === networkName) leftovers.push(`network ${network.Name} on ${host.name}`);
       }
