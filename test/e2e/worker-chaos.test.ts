@@ -1,6 +1,6 @@
 /**
  * Twenty deployments on the lab hosts while the worker process is SIGKILLed again and again:
- * once while an image is prepared, once while a container starts, once during a health wait,
+ * once while a stack is placed, once while a container starts, once during a health wait,
  * then at random moments. Fresh workers finish every deployment, each ends as its stack
  * dictates, and no container is duplicated or left behind.
  *
@@ -28,7 +28,7 @@ import {
 const RUN = randomUUID().slice(0, 6);
 const STACKS = 20;
 const IDLE = 'trap "exit 0" TERM; while :; do sleep 1; done';
-const REPLY_DELAYS = 'ensureImage=1500,startContainer=1500,awaitHealthy=800';
+const REPLY_DELAYS = 'planPlacement=1500,startContainer=1500,awaitHealthy=800';
 /** Temporal's PENDING_ACTIVITY_STATE_STARTED: a worker took the task and has not replied. */
 const STARTED = 2;
 
@@ -166,7 +166,7 @@ describe.skipIf(!labAvailable())('a worker killed again and again', () => {
     );
 
     const kills: string[] = [];
-    for (const activityType of ['ensureImage', 'startContainer', 'awaitHealthy']) {
+    for (const activityType of ['planPlacement', 'startContainer', 'awaitHealthy']) {
       await killWhileRunning(workflowIds, activityType);
       kills.push(`inside ${activityType}`);
       await restartWorker();
