@@ -6,15 +6,15 @@
  * Usage: npm run bench [-- --runs 5 --scenarios stack3,wide30 --peers graphium,floor]
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type { LabHost } from '../lib/lab';
 import { startBenchEnvironment, type BenchEnvironment } from './env';
 import { collectVersions, describeMachine } from './machine';
+import { composePeer } from './peers/compose';
 import { floorPeer } from './peers/floor';
 import { graphiumPeer, type GraphiumPeer } from './peers/graphium';
+import { swarmPeer } from './peers/swarm';
 import {
   buildResults,
   PEER_NAMES,
@@ -32,33 +32,6 @@ import type { Peer } from './types';
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SCENARIOS = ['stack3', 'wide30', 'chain30', 'concurrency', 'recovery'] as const;
 type Scenario = (typeof SCENARIOS)[number];
-
-interface ExternalPeer {
-  file: string;
-  factory: string;
-  /** The factory's options for the lab hosts. */
-  options(lab: LabHost[]): unknown;
-}
-
-/**
- * Peers another module provides, loaded only when selected, so the rest runs without them.
- * Compose runs a whole stack on one host, host1 here. Swarm joins every lab host into one swarm.
- */
-const EXTERNAL_PEERS: Partial<Record<PeerName, ExternalPeer>> = {
-  compose: { file: './peers/compose.ts', factory: 'composePeer', options: (lab) => ({ host: lab[0]! }) },
-  swarm: { file: './peers/swarm.ts', factory: 'swarmPeer', options: (lab) => ({ hosts: lab }) },
-};
-
-/** A peer that must prepare its hosts before the first deploy and restore them at the end, such as a swarm. */
-interface PeerWithSetup extends Peer {
-  setup(): Promise<void>;
-  teardown(): Promise<void>;
-}
-
-function hasSetup(peer: Peer): peer is PeerWithSetup {
-  const candidate = peer as Partial<PeerWithSetup>;
-  return typeof candidate.setup === 'function' && typeof candidate.teardown === 'function';
-}
 
 const HELP = `Usage: npm run bench [-- options]
 
@@ -122,35 +95,14 @@ const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1)
   fail(`invalid --runs "${values.runs}"; expected a whole number of 1 or more`);
 const scenarios = parseList('scenarios', values.scenarios, SCENARIOS);
-// With the default list, a peer whose module is missing is left out with a warning, but a peer
-// named in --peers must load.
-const peersExplicit = values.peers !== undefined;
 const peerNames = parseList('peers', values.peers ?? PEER_NAMES.join(','), PEER_NAMES);
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** Loads a peer from its module and calls its factory with the options for the lab hosts. */
-async function loadExternalPeer(name: PeerName, lab: LabHost[]): Promise<Peer | undefined> {
-  const entry = EXTERNAL_PEERS[name]!;
-  const url = new URL(entry.file, import.meta.url);
-  if (!existsSync(url)) {
-    const message = `peer ${name} is not available: ${fileURLToPath(url)} does not exist`;
-    if (peersExplicit) throw new Error(`${message}. Leave ${name} out of --peers`);
-    log(`bench: ${message}, so it is left out`);
-    return undefined;
-  }
-  const module = (await import(url.href)) as Record<string, unknown>;
-  const factory = module[entry.factory];
-  if (typeof factory !== 'function') {
-    throw new Error(`${fileURLToPath(url)} does not export a function ${entry.factory}`);
-  }
-  return await (factory as (options: unknown) => Peer | Promise<Peer>)(entry.options(lab));
-}
-
 let environment: BenchEnvironment | undefined;
 const live = new LiveStacks();
-/** Peers whose `setup` ran, so the clean-up calls their `teardown`. */
-const prepared: PeerWithSetup[] = [];
+/** Peers that changed the hosts in a setup, such as the swarm, so the clean-up restores them. */
+const prepared: { name: string; teardown(): Promise<void> }[] = [];
 /** Aborted by SIGINT or SIGTERM: no scenario starts another deploy after that. */
 const interrupt = new AbortController();
 let stopping: Promise<void> | undefined;
@@ -241,16 +193,24 @@ async function main(): Promise<void> {
   ]);
   // Only stack3 and wide30 run every peer, so the others need no Compose or swarm.
   const everyPeer = scenarios.includes('stack3') || scenarios.includes('wide30');
-  for (const name of everyPeer ? peerNames : []) {
-    if (!EXTERNAL_PEERS[name]) continue;
-    const peer = await loadExternalPeer(name, lab);
-    if (!peer) continue;
-    // Set up before the first round, so that the swarm's creation is not part of a deploy.
-    if (hasSetup(peer)) {
-      prepared.push(peer);
-      await peer.setup();
+  if (everyPeer && peerNames.includes('compose')) {
+    // Compose runs a whole stack on one host.
+    peers.set('compose', composePeer({ host: lab[0]! }));
+  }
+  const measured: Measurements = { runs, errors: [] };
+  if (everyPeer && peerNames.includes('swarm')) {
+    const swarm = swarmPeer({ hosts: lab });
+    try {
+      // Set up before the first round, so that creating the swarm is not part of a deploy.
+      await swarm.setup();
+      // Only a swarm this run created is left again at the end. A host already in a swarm makes
+      // the setup fail before it changes anything.
+      prepared.push(swarm);
+      peers.set('swarm', swarm);
+    } catch (error) {
+      measured.errors.push(`swarm: setup failed, so swarm is left out: ${String(error).split('\n')[0]}`);
+      log(`bench: the swarm setup failed, so swarm is left out: ${String(error)}`);
     }
-    peers.set(name, peer);
   }
   const selected = (names: readonly PeerName[]) =>
     PEER_NAMES.filter((name) => names.includes(name) && peerNames.includes(name) && peers.has(name)).map(
@@ -260,7 +220,6 @@ async function main(): Promise<void> {
   const suffix = randomBytes(3).toString('hex');
   // A random base keeps the ports of this run apart from those a run killed earlier may hold.
   const ports = new PortAllocator(20_000 + randomInt(0, 300) * 100);
-  const measured: Measurements = { runs, errors: [] };
   const context: ScenarioContext = {
     suffix,
     runs,
