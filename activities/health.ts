@@ -1,7 +1,7 @@
 /**
  * Waiting for a service to turn healthy, by the kind of its health check.
- * Probes start fast and back off, so a service that is ready in 200 ms is
- * seen within about 50 ms instead of one whole check interval later.
+ * Probes start fast and back off to ten a second, so a service is seen healthy
+ * within about 100 ms instead of one whole check interval later.
  */
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -32,14 +32,14 @@ export interface HealthResult {
 }
 
 const FIRST_POLL_MS = 50;
-const MAX_POLL_MS = 250;
+const MAX_POLL_MS = 100;
 const POLL_GROWTH = 1.5;
 
 /**
- * The pause before the next probe: 50 ms after the first, growing by half each time up to
- * 250 ms, and never longer than the check's own interval. Most services turn healthy within a
- * second of starting. A short cap sees that sooner than Docker's interval would. Each probe is
- * one exec or one connection, cheap enough at four a second.
+ * The pause before the next probe: 50 ms after the first, then 75 ms, then 100 ms, and never
+ * longer than the check's own interval. A service is seen healthy on average 50 ms after it is,
+ * where Docker's own interval would add half that interval. Each probe is one exec or one
+ * connection, cheap enough at ten a second per service.
  */
 export function nextPollDelay(previousMs: number | undefined, intervalMs: number | undefined): number {
   const cap = intervalMs !== undefined && intervalMs > 0 ? Math.min(MAX_POLL_MS, intervalMs) : MAX_POLL_MS;

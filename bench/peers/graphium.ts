@@ -19,7 +19,7 @@ const ACTIVE_STATUSES = ['accepted', 'deploying'];
 
 /**
  * Health check timing of every service, in seconds. Graphium probes at once, then after pauses
- * that grow from 50 ms to 250 ms, and fails a service that is not healthy after
+ * of 50 ms, 75 ms, then 100 ms, and fails a service that is not healthy after
  * startPeriod + (retries + 1) × (interval + timeout) = 10 + 31 × 4 = 134 s.
  */
 const HEALTH_TIMING = { interval: 1, timeout: 3, retries: 30, startPeriod: 10 };
