@@ -300,10 +300,29 @@ export function formatValue(value: number, unit: Target['unit']): string {
   return `${value.toFixed(0)} %`;
 }
 
-/** Describes how a target went, such as `met by 0.07x` or `missed by 1.20 s`. */
+/**
+ * Formats a measured value like `formatValue`, with one more digit when the usual rounding would
+ * show the limit itself, so a value of 1.2509x against 1.25x reads 1.251x.
+ */
+export function formatMeasured(value: number, target: Pick<Target, 'limit' | 'unit'>): string {
+  const shown = formatValue(value, target.unit);
+  if (target.limit === null || target.unit === '%' || value === target.limit) return shown;
+  if (shown !== formatValue(target.limit, target.unit)) return shown;
+  return target.unit === 'x' ? `${value.toFixed(3)}x` : `${value.toFixed(3)} s`;
+}
+
+/**
+ * Describes how a target went, such as `met by 0.07x` or `missed by 1.20 s`. A margin that
+ * rounds to zero is written `missed by less than 0.01x`, so the page never reads "by 0.00x".
+ */
 export function describeOutcome(target: Target): string {
   if (target.status === 'not measured' || target.margin === null) return 'not measured';
-  return `${target.status} by ${formatValue(Math.abs(target.margin), target.unit)}`;
+  const margin = formatValue(Math.abs(target.margin), target.unit);
+  if (margin === formatValue(0, target.unit)) {
+    const smallest = formatValue(target.unit === '%' ? 1 : 0.01, target.unit);
+    return `${target.status} by less than ${smallest}`;
+  }
+  return `${target.status} by ${margin}`;
 }
 
 export interface TableRow {
@@ -466,7 +485,7 @@ export function renderMarkdown(results: Results, notes?: string): string {
       ['target', 'measured', 'outcome'],
       results.targets.map((target) => [
         target.requirement,
-        target.value === null ? 'not measured' : formatValue(target.value, target.unit),
+        target.value === null ? 'not measured' : formatMeasured(target.value, target),
         describeOutcome(target),
       ]),
     ),

@@ -6,6 +6,7 @@ import {
   buildResults,
   compare,
   describeOutcome,
+  formatMeasured,
   judgeTargets,
   renderMarkdown,
   renderTextTable,
@@ -222,6 +223,20 @@ describe('describeOutcome', () => {
     expect(describeOutcome(targetById(results, 'recovery'))).toBe('missed by 1.25 s');
     expect(describeOutcome(targetById(results, 'stack3_overhead'))).toBe('met by 0.07x');
     expect(describeOutcome(targetById(results, 'concurrency_rate'))).toBe('met by 10 %');
+  });
+
+  it('never reports a margin of zero', () => {
+    const target = { ...targetById(buildResults(passingMeasurements(), CONTEXT), 'wide30_overhead') };
+    Object.assign(target, { value: 1.2509, limit: 1.25, status: 'missed', margin: -0.0009 });
+    expect(describeOutcome(target)).toBe('missed by less than 0.01x');
+  });
+});
+
+describe('formatMeasured', () => {
+  it('adds a digit when rounding would show the limit', () => {
+    expect(formatMeasured(1.2509, { limit: 1.25, unit: 'x' })).toBe('1.251x');
+    expect(formatMeasured(1.2, { limit: 1.25, unit: 'x' })).toBe('1.20x');
+    expect(formatMeasured(11.996, { limit: 12, unit: 's' })).toBe('11.996 s');
   });
 });
 
