@@ -96,6 +96,12 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     // completed it, saving one round trip through the task queue per step of a deployment.
     '--dynamic-config-value',
     'system.enableActivityEagerExecution=true',
+    // One partition per task queue: with four, a task written to a partition whose pollers are
+    // busy waited about half a second for forwarding while a 30-service stack started.
+    '--dynamic-config-value',
+    'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value',
+    'matching.numTaskqueueWritePartitions=1',
     ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
     ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
   ];
