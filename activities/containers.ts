@@ -71,12 +71,12 @@ function imagePullFailure(host: HostRecord, image: string, service: string, erro
   return ApplicationFailure.retryable(message, 'ImagePullFailed');
 }
 
-/** Looking up one image waits at most this long; an image not confirmed is prepared in the deploy. */
+/** Maximum wait for one image lookup. An image not confirmed in time gets its image step in the deploy. */
 const IMAGE_LOOKUP_TIMEOUT_MS = 2_000;
 
 /**
  * Returns the `imageKey`s of the images already on their hosts, among the pairs given. The plan
- * reports them, so the deployment skips their image step. A host that does not answer in time
+ * reports them, so the deployment skips their image step. A host that does not respond in time
  * counts as not having the image, and the deployment's own image step then reports the failure.
  */
 export async function imagesPresent(pairs: { host: HostRecord; image: string }[]): Promise<string[]> {
@@ -152,8 +152,8 @@ export function graphiumLabels(
  */
 export async function startContainer(input: StartContainerInput): Promise<StartedContainer> {
   const docker = dockerFor(input.host);
-  // A first attempt has made no container yet, so it creates one at once and looks at who holds
-  // the name only when Docker reports it taken: two container listings fewer on the usual path.
+  // A first attempt has made no container yet, so it creates one at once. It looks up the name's
+  // owner only when Docker reports the name taken, which saves two container listings.
   const attempt = activityContext()?.info.attempt ?? 1;
   const existing =
     attempt > 1 ? await findServiceContainer(docker, input.deploymentId, input.service) : undefined;
@@ -206,7 +206,7 @@ async function createContainer(
     return await docker.createContainer(createOptions(input, publish));
   } catch (error) {
     if (dockerStatus(error) === 409 && !nameCleared) {
-      // The name is taken: replace an earlier deployment's container, or refuse a foreign one.
+      // The name is taken: replace an earlier deployment's container, or reject a foreign one.
       await clearNameForStack(docker, input);
       return createContainer(docker, input, publish, true);
     }

@@ -96,8 +96,8 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     // completed it, saving one round trip through the task queue per step of a deployment.
     '--dynamic-config-value',
     'system.enableActivityEagerExecution=true',
-    // One partition per task queue: with four, a task written to a partition whose pollers are
-    // busy waited about half a second for forwarding while a 30-service stack started.
+    // One partition per task queue. With four, most activities of a 30-service stack started about
+    // half a second after they were scheduled, and with one, within 75 ms.
     '--dynamic-config-value',
     'matching.numTaskqueueReadPartitions=1',
     '--dynamic-config-value',

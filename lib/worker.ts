@@ -128,8 +128,8 @@ export async function createWorker(options: WorkerOptions): Promise<GraphiumWork
     interceptors: { activity: [activityLogAttributes] },
     // Many containers of a stack start and wait in parallel; activities mostly wait on I/O.
     maxConcurrentActivityTaskExecutions: 200,
-    // Ten open polls (the default) queue activities of a wide stack behind each other, and each
-    // poll is an idle long request to the server, so forty cost little.
+    // With ten open polls (the default), the activities of a wide stack queue behind each other.
+    // Each poll is an idle long request to the server, so forty cost little.
     maxConcurrentActivityTaskPolls: 40,
     // Heartbeats carry cancellation back to activities, so flush them often.
     maxHeartbeatThrottleInterval: '1s',

@@ -13,7 +13,7 @@ export function deployWorkflowId(stackName: string): string {
   return `graphium-deploy-${stackSlug(stackName)}`;
 }
 
-/** Names one image on one host, such as `host1 postgres:16`; host names hold no spaces. */
+/** Returns the key of one image on one host, such as `host1 postgres:16`. Host names contain no spaces. */
 export function imageKey(host: string, image: string): string {
   return `${host} ${image}`;
 }

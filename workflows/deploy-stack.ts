@@ -169,8 +169,8 @@ interface DeployContext {
   resources: StackResources;
   /**
    * The image step of each host and image (by `imageKey`), started for the whole stack at once
-   * right after the plan. Absent in deployments started before images were prepared up front;
-   * each service then prepares its own image when its turn comes.
+   * right after the plan. Absent in deployments started before images were prepared up front.
+   * In those, each service prepares its own image when its turn comes.
    */
   preparedImages?: Map<string, Promise<void>>;
 }
@@ -279,7 +279,7 @@ function prepareImages(context: DeployContext): Map<string, Promise<void>> {
           service: service.name,
         }),
     ).then(() => undefined);
-    // Awaited by deployServices and by each service using the image; this only marks it handled.
+    // deployServices and each service using the image await it. This handler only marks it handled.
     step.catch(() => undefined);
     prepared.set(key, step);
   }

@@ -536,7 +536,7 @@ describe('deployStack workflow', () => {
     expect(reconciled[0].reconciliation).toMatchObject({ status: 'done', hosts: ['host-2'] });
   });
 
-  it('prepares every image at once, before any dependency is healthy, skipping those present', async () => {
+  it('prepares missing images before dependencies are healthy', async () => {
     const stack = threeTierStack();
     stack.services[2]!.image = 'graphium/app:lab';
     const recorder = newRecorder();
@@ -553,8 +553,8 @@ describe('deployStack workflow', () => {
         };
       },
       async awaitHealthy({ service }: { service: string }) {
-        // db turns healthy only once app's image step has run; a deployment that prepares each
-        // image in its service's turn would wait here for ever, so the wait gives up after 5 s.
+        // db turns healthy only once app's image step has run. A deployment that prepares each
+        // image in its service's turn would wait here for ever, so the wait stops after 5 s.
         const deadline = Date.now() + 5_000;
         while (service === 'db' && !recorder.calls.includes('image:app')) {
           if (Date.now() > deadline) {
