@@ -172,8 +172,27 @@ describe('judgeTargets', () => {
 
   it('misses a tie with compose', () => {
     const measured = passingMeasurements();
-    measured.stack3!.compose = [5.4, 5.4];
+    measured.stack3!.compose = [5.5, 5.3];
     const target = targetById(buildResults(measured, CONTEXT), 'stack3_vs_compose');
+    expect(target.value).toBe(1);
+    expect(target.status).toBe('missed');
+  });
+
+  it('compares compose within each round', () => {
+    // Per round: 1/2 = 0.5, 5/4 = 1.25, 9/10 = 0.9, so the median ratio is 0.9. The ratio of the
+    // medians would be 5 / 4 = 1.25, a miss.
+    const measured = passingMeasurements();
+    measured.stack3 = { graphium: [1, 5, 9], floor: [1, 5, 9], compose: [2, 4, 10] };
+    const target = targetById(buildResults(measured, CONTEXT), 'stack3_vs_compose');
+    expect(target.value).toBeCloseTo(0.9, 10);
+    expect(target.status).toBe('met');
+  });
+
+  it('compares swarm only in rounds both finished', () => {
+    // The second round failed for Graphium, so only 6/12 = 0.5 and 6/4 = 1.5 remain, median 1.
+    const measured = passingMeasurements();
+    measured.stack3 = { graphium: [6, null, 6], floor: [5, 5, 5], swarm: [12, 1, 4] };
+    const target = targetById(buildResults(measured, CONTEXT), 'stack3_vs_swarm');
     expect(target.value).toBe(1);
     expect(target.status).toBe('missed');
   });
