@@ -296,22 +296,34 @@ export function judgeTargets(results: Omit<Results, 'targets'>): Target[] {
   ];
 }
 
-/** Formats a value in the unit of its target: `1.08x`, `9.7 s` or `84 %`. */
+/** Digits after the decimal point with which each unit is shown. */
+const UNIT_DIGITS: Record<Target['unit'], number> = { x: 2, s: 2, '%': 0 };
+
+function formatDigits(value: number, unit: Target['unit'], digits: number): string {
+  const number = value.toFixed(digits);
+  return unit === 'x' ? `${number}x` : `${number} ${unit}`;
+}
+
+/** Formats a value in the unit of its target: `1.08x`, `9.70 s` or `84 %`. */
 export function formatValue(value: number, unit: Target['unit']): string {
-  if (unit === 'x') return `${value.toFixed(2)}x`;
-  if (unit === 's') return `${value.toFixed(2)} s`;
-  return `${value.toFixed(0)} %`;
+  return formatDigits(value, unit, UNIT_DIGITS[unit]);
 }
 
 /**
- * Formats a measured value like `formatValue`, with one more digit when the usual rounding would
- * show the limit itself, so a value of 1.2509x against 1.25x reads 1.251x.
+ * Formats a measured value like `formatValue`, with more digits (up to three more) while the usual
+ * rounding would show the limit itself, so 1.2509x against 1.25x reads 1.251x and 69.6 % against
+ * 70 % reads 69.6 %.
  */
 export function formatMeasured(value: number, target: Pick<Target, 'limit' | 'unit'>): string {
-  const shown = formatValue(value, target.unit);
-  if (target.limit === null || target.unit === '%' || value === target.limit) return shown;
-  if (shown !== formatValue(target.limit, target.unit)) return shown;
-  return target.unit === 'x' ? `${value.toFixed(3)}x` : `${value.toFixed(3)} s`;
+  const { limit, unit } = target;
+  let digits = UNIT_DIGITS[unit];
+  if (limit !== null && value !== limit) {
+    const maxDigits = digits + 3;
+    while (digits < maxDigits && formatDigits(value, unit, digits) === formatDigits(limit, unit, digits)) {
+      digits++;
+    }
+  }
+  return formatDigits(value, unit, digits);
 }
 
 /**

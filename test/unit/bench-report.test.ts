@@ -257,6 +257,17 @@ describe('formatMeasured', () => {
     expect(formatMeasured(1.2, { limit: 1.25, unit: 'x' })).toBe('1.20x');
     expect(formatMeasured(11.996, { limit: 12, unit: 's' })).toBe('11.996 s');
   });
+
+  it('adds a digit to a percentage that rounds to the limit', () => {
+    expect(formatMeasured(69.6, { limit: 70, unit: '%' })).toBe('69.6 %');
+    expect(formatMeasured(70.04, { limit: 70, unit: '%' })).toBe('70.04 %');
+    expect(formatMeasured(65, { limit: 70, unit: '%' })).toBe('65 %');
+  });
+
+  it('adds digits until the value differs from the limit', () => {
+    expect(formatMeasured(1.25004, { limit: 1.25, unit: 'x' })).toBe('1.25004x');
+    expect(formatMeasured(1.25, { limit: 1.25, unit: 'x' })).toBe('1.25x');
+  });
 });
 
 describe('tableRows', () => {
