@@ -63,39 +63,57 @@ function parseList<T extends string>(option: string, text: string, allowed: read
   if (unknown.length > 0 || items.length === 0) {
     fail(`invalid --${option} "${text}"; expected a comma-separated list from ${allowed.join(', ')}`);
   }
-  return items as T[];
+  return [...new Set(items)] as T[];
 }
 
 function parsePort(option: string, text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+  const port = /^\d+$/.test(text) ? Number(text) : 0;
+  if (port < 1 || port > 65_535) {
     fail(`invalid --${option} "${text}"; expected a port from 1 to 65535`);
   }
   return port;
 }
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '5' },
-    scenarios: { type: 'string', default: SCENARIOS.join(',') },
-    peers: { type: 'string' },
-    results: { type: 'string', default: fileURLToPath(new URL('./results', import.meta.url)) },
-    'data-dir': { type: 'string', default: `${REPO_ROOT}.data/bench` },
-    'temporal-port': { type: 'string', default: '7433' },
-    'temporal-ui-port': { type: 'string', default: '8433' },
-    'api-port': { type: 'string', default: '8480' },
-    help: { type: 'boolean', default: false },
-  },
-});
+const OPTIONS = {
+  runs: { type: 'string', default: '5' },
+  scenarios: { type: 'string', default: SCENARIOS.join(',') },
+  peers: { type: 'string' },
+  results: { type: 'string', default: fileURLToPath(new URL('./results', import.meta.url)) },
+  'data-dir': { type: 'string', default: `${REPO_ROOT}.data/bench` },
+  'temporal-port': { type: 'string', default: '7433' },
+  'temporal-ui-port': { type: 'string', default: '8433' },
+  'api-port': { type: 'string', default: '8480' },
+  help: { type: 'boolean', default: false },
+} as const;
+
+function parseOptions() {
+  try {
+    return parseArgs({ options: OPTIONS }).values;
+  } catch (error) {
+    // parseArgs rejects unknown options, missing values and positional arguments.
+    return fail(`${(error as Error).message.split('\n')[0]}; see --help`);
+  }
+}
+
+const values = parseOptions();
 if (values.help) {
   process.stdout.write(HELP);
   process.exit(0);
 }
-const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1)
-  fail(`invalid --runs "${values.runs}"; expected a whole number of 1 or more`);
+// Every option is checked here, before anything starts.
+const runs = /^\d+$/.test(values.runs) ? Number(values.runs) : 0;
+if (runs < 1) fail(`invalid --runs "${values.runs}"; expected a whole number of 1 or more`);
 const scenarios = parseList('scenarios', values.scenarios, SCENARIOS);
 const peerNames = parseList('peers', values.peers ?? PEER_NAMES.join(','), PEER_NAMES);
+const temporalPort = parsePort('temporal-port', values['temporal-port']);
+const temporalUiPort = parsePort('temporal-ui-port', values['temporal-ui-port']);
+const apiPort = parsePort('api-port', values['api-port']);
+if (new Set([temporalPort, temporalUiPort, apiPort]).size < 3) {
+  fail(
+    `--temporal-port ${temporalPort}, --temporal-ui-port ${temporalUiPort} and --api-port ${apiPort} ` +
+      'must be three different ports',
+  );
+}
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -173,9 +191,9 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   environment = await startBenchEnvironment({
     dataDir: values['data-dir'],
-    temporalPort: parsePort('temporal-port', values['temporal-port']),
-    temporalUiPort: parsePort('temporal-ui-port', values['temporal-ui-port']),
-    apiPort: parsePort('api-port', values['api-port']),
+    temporalPort,
+    temporalUiPort,
+    apiPort,
     signal: interrupt.signal,
   });
   const { lab } = environment;
