@@ -39,7 +39,8 @@ Options:
   --runs N                 counted rounds per scenario, after one warm-up round except in
                            recovery (default 5)
   --scenarios LIST         comma-separated, from ${SCENARIOS.join(', ')} (default: all)
-  --peers LIST             comma-separated, from ${PEER_NAMES.join(', ')} (default: all)
+  --peers LIST             comma-separated, from ${PEER_NAMES.join(', ')} (default: all);
+                           compose and swarm run only in stack3 and wide30
   --results DIR            folder for latest.json, chart.svg and README.md (default bench/results)
   --data-dir DIR           folder for the dev server, logs and keys; emptied at start
                            (default .data/bench)
