@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import proto from '@temporalio/proto';
 import { deployWorkflowId } from '../workflows/contract';
@@ -14,7 +15,7 @@ import { startBenchEnvironment } from './env';
 import { floorPeer } from './peers/floor';
 import { graphiumPeer } from './peers/graphium';
 import { chain30, PortAllocator, stack3, wide30 } from './stacks';
-import type { BenchStack } from './types';
+import type { BenchStack, PeerResult } from './types';
 
 const EventType = proto.temporal.api.enums.v1.EventType;
 
@@ -25,15 +26,26 @@ const STACKS: Record<string, (suffix: string) => BenchStack> = {
   chain30,
 };
 
-const { values } = parseArgs({
-  options: {
-    stack: { type: 'string', default: 'stack3' },
-    runs: { type: 'string', default: '2' },
-  },
-});
+function fail(message: string): never {
+  console.error(`timeline: ${message}`);
+  process.exit(2);
+}
+
+let values: { stack: string; runs: string };
+try {
+  ({ values } = parseArgs({
+    options: {
+      stack: { type: 'string', default: 'stack3' },
+      runs: { type: 'string', default: '2' },
+    },
+  }));
+} catch (error) {
+  fail((error as Error).message.split('\n')[0]!);
+}
 const makeStack = STACKS[values.stack];
-if (!makeStack)
-  throw new Error(`unknown --stack "${values.stack}"; expected ${Object.keys(STACKS).join(', ')}`);
+if (!makeStack) fail(`invalid --stack "${values.stack}"; expected one of ${Object.keys(STACKS).join(', ')}`);
+const runs = /^\d+$/.test(values.runs) ? Number(values.runs) : 0;
+if (runs < 1) fail(`invalid --runs "${values.runs}"; expected a whole number of 1 or more`);
 
 interface Span {
   what: string;
@@ -75,6 +87,11 @@ function spans(events: proto.temporal.api.history.v1.IHistoryEvent[]): Span[] {
   return result;
 }
 
+/** Logs a failed removal instead of raising it, so the error of a failed deploy is the one shown. */
+function reportRemovalFailure(stack: BenchStack, error: unknown): void {
+  console.error(`timeline: removing stack ${stack.name} failed: ${String(error)}`);
+}
+
 const environment = await startBenchEnvironment({
   dataDir: '.data/bench-timeline',
   temporalPort: 7533,
@@ -89,15 +106,25 @@ try {
     hosts: environment.lab,
   });
   const floor = floorPeer({ hosts: environment.lab, signal: new AbortController().signal });
-  for (let run = 0; run < Number(values.runs); run++) {
+  for (let run = 0; run < runs; run++) {
     const stack = makeStack(randomUUID().slice(0, 6));
     const posted = Date.now();
-    const result = await graphium.deploy(stack);
-    const history = await environment.client.workflow.getHandle(deployWorkflowId(stack.name)).fetchHistory();
-    await graphium.remove(stack);
+    let result: PeerResult;
+    let history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+    try {
+      result = await graphium.deploy(stack);
+      history = await environment.client.workflow.getHandle(deployWorkflowId(stack.name)).fetchHistory();
+    } finally {
+      // A failed deploy may have started some containers, so remove the stack either way.
+      await graphium.remove(stack).catch((error) => reportRemovalFailure(stack, error));
+    }
     const floorStack = makeStack(randomUUID().slice(0, 6));
-    const floorResult = await floor.deploy(floorStack);
-    await floor.remove(floorStack);
+    let floorResult: PeerResult;
+    try {
+      floorResult = await floor.deploy(floorStack);
+    } finally {
+      await floor.remove(floorStack).catch((error) => reportRemovalFailure(floorStack, error));
+    }
     console.log(
       `\n${values.stack} run ${run + 1}: graphium ${result.seconds.toFixed(2)} s, floor ${floorResult.seconds.toFixed(2)} s`,
     );
