@@ -219,12 +219,22 @@ async function main(): Promise<void> {
   const measured: Measurements = { runs, errors: [] };
   if (everyPeer && peerNames.includes('swarm')) {
     const swarm = swarmPeer({ hosts: lab });
+    // Set up before the first round, so that creating the swarm is not part of a deploy.
+    const setup = swarm.setup();
+    // Registered before the setup settles, so that a clean-up after an interrupt during the setup
+    // waits for it and then leaves the swarm. The teardown runs only after a successful setup,
+    // because a failed setup has already left the swarm it partly created, and a host that was
+    // already in a swarm makes the setup fail before it changes anything.
+    prepared.push({
+      name: swarm.name,
+      teardown: () =>
+        setup.then(
+          () => swarm.teardown(),
+          () => undefined,
+        ),
+    });
     try {
-      // Set up before the first round, so that creating the swarm is not part of a deploy.
-      await swarm.setup();
-      // Only a swarm this run created is left again at the end. A host already in a swarm makes
-      // the setup fail before it changes anything.
-      prepared.push(swarm);
+      await setup;
       peers.set('swarm', swarm);
     } catch (error) {
       measured.errors.push(`swarm: setup failed, so swarm is left out: ${String(error).split('\n')[0]}`);
