@@ -287,7 +287,7 @@ export function judgeTargets(results: Omit<Results, 'targets'>): Target[] {
     }),
     target({
       id: 'recovery',
-      requirement: `worker killed: first progress within ${RECOVERY_ALLOWANCE_SECONDS} s plus the heartbeat timeout`,
+      requirement: `worker killed: first progress in less than ${RECOVERY_ALLOWANCE_SECONDS} s plus the heartbeat timeout`,
       comparison: 'below',
       limit: recovery?.limit_seconds ?? null,
       value: recovery?.seconds ?? null,
