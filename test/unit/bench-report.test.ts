@@ -188,7 +188,7 @@ describe('judgeTargets', () => {
     expect(target.status).toBe('met');
   });
 
-  it('compares swarm only in rounds both finished', () => {
+  it('compares swarm in shared rounds only', () => {
     // The second round failed for Graphium, so only 6/12 = 0.5 and 6/4 = 1.5 remain, median 1.
     const measured = passingMeasurements();
     measured.stack3 = { graphium: [6, null, 6], floor: [5, 5, 5], swarm: [12, 1, 4] };
@@ -258,13 +258,13 @@ describe('formatMeasured', () => {
     expect(formatMeasured(11.996, { limit: 12, unit: 's' })).toBe('11.996 s');
   });
 
-  it('adds a digit to a percentage that rounds to the limit', () => {
+  it('adds a digit to a percentage', () => {
     expect(formatMeasured(69.6, { limit: 70, unit: '%' })).toBe('69.6 %');
     expect(formatMeasured(70.04, { limit: 70, unit: '%' })).toBe('70.04 %');
     expect(formatMeasured(65, { limit: 70, unit: '%' })).toBe('65 %');
   });
 
-  it('adds digits until the value differs from the limit', () => {
+  it('adds digits until unlike the limit', () => {
     expect(formatMeasured(1.25004, { limit: 1.25, unit: 'x' })).toBe('1.25004x');
     expect(formatMeasured(1.25, { limit: 1.25, unit: 'x' })).toBe('1.25x');
   });
