@@ -131,6 +131,9 @@ export async function createWorker(options: WorkerOptions): Promise<GraphiumWork
     // With ten open polls (the default), the activities of a wide stack queue behind each other.
     // Each poll is an idle long request to the server, so forty cost little.
     maxConcurrentActivityTaskPolls: 40,
+    // A workflow task that starts a wide stack schedules an activity per service. The server hands
+    // up to this many straight back to this worker (eager dispatch) instead of three.
+    maxEagerActivityReservationsPerWorkflowTask: 50,
     // Heartbeats carry cancellation back to activities, so flush them often.
     maxHeartbeatThrottleInterval: '1s',
   });
