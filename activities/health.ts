@@ -36,8 +36,8 @@ const MAX_POLL_MS = 100;
 const POLL_GROWTH = 1.5;
 
 /**
- * The pause before the next probe: 50 ms after the first, then 75 ms, then 100 ms, and never
- * longer than the check's own interval. A service is seen healthy on average 50 ms after it is,
+ * Returns the pause before the next probe: 50 ms after the first, then 75 ms, then 100 ms, and
+ * never longer than the check's own interval. A service is seen healthy on average 50 ms after it is,
  * where Docker's own interval would add half that interval. Each probe is one exec or one
  * connection, cheap enough at ten a second per service.
  */

@@ -48,7 +48,7 @@ const runs = /^\d+$/.test(values.runs) ? Number(values.runs) : 0;
 if (runs < 1) fail(`invalid --runs "${values.runs}"; expected a whole number of 1 or more`);
 
 interface Span {
-  what: string;
+  label: string;
   scheduled: number;
   started?: number;
   ended?: number;
@@ -65,7 +65,7 @@ function spans(events: proto.temporal.api.history.v1.IHistoryEvent[]): Span[] {
       case EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
       case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
         const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
-        const span: Span = { what: type ? `activity ${type}` : 'workflow task', scheduled: at };
+        const span: Span = { label: type ? `activity ${type}` : 'workflow task', scheduled: at };
         byId.set(id, span);
         result.push(span);
         break;
@@ -132,7 +132,9 @@ try {
     const first = tsToMs(history.events![0]!.eventTime);
     console.log(`${offset(first)} ms  workflow started`);
     for (const span of spans(history.events ?? [])) {
-      console.log(`${offset(span.scheduled)} ${offset(span.started)} ${offset(span.ended)} ms  ${span.what}`);
+      console.log(
+        `${offset(span.scheduled)} ${offset(span.started)} ${offset(span.ended)} ms  ${span.label}`,
+      );
     }
   }
 } finally {

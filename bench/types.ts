@@ -1,6 +1,6 @@
 /**
  * The shapes every benchmark peer shares. A scenario describes its stacks once, as
- * `BenchStack`; each peer (Graphium, the raw Docker floor, Compose, Swarm) turns that
+ * `BenchStack`. Each peer (Graphium, the raw Docker floor, Compose, Swarm) turns that
  * description into its own form, so every peer runs the same images, commands, ports
  * and health probes.
  */
@@ -33,13 +33,13 @@ export interface BenchService {
    */
   healthCommand: string[];
   /**
-   * Each dependency reaches the service it names through `NAME_HOST` and `NAME_PORT`
-   * (the name upper-cased, `-` as `_`), which every peer sets in its own way: the host's
-   * address and published port across hosts, the service name and container port inside one
-   * Compose project or Swarm overlay network.
+   * Services this one needs. It reaches each through `NAME_HOST` and `NAME_PORT` (the name
+   * upper-cased, `-` as `_`). Across hosts they hold the host's address and published port.
+   * Inside one Compose project or Swarm overlay network, they hold the service name and the
+   * container port.
    */
   dependencies: BenchDependency[];
-  /** Where Graphium and the floor run the service. Compose ignores it; Swarm pins to that node. */
+  /** Host on which Graphium and the floor run the service. Compose ignores it, and Swarm pins to that node. */
   host: LabHostName;
 }
 
@@ -49,7 +49,7 @@ export interface BenchStack {
   services: BenchService[];
 }
 
-/** What a peer measured for one stack. */
+/** Measurement of one stack by one peer. */
 export interface PeerResult {
   /** Seconds from the start of the request to every service healthy (or every task running). */
   seconds: number;

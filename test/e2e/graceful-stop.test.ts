@@ -16,7 +16,7 @@ import { demuxBuffer } from '../../activities/health';
 import type { HostRecord } from '../../core/model';
 import { containerName, LABELS, stackSlug } from '../../core/names';
 import { ensureLab, labAvailable, type LabHost } from '../../lib/lab';
-import { labDocker } from '../support/graphium';
+import { labDocker, labSocketHost } from '../support/graphium';
 
 const RUN = randomUUID().slice(0, 6);
 const STACK = `Graceful ${RUN}`;
@@ -39,18 +39,6 @@ const TRAPPING_COMMAND = [
 let lab: LabHost;
 let host: HostRecord;
 let volume: string;
-
-function hostRecord(labHost: LabHost): HostRecord {
-  return {
-    name: labHost.name,
-    docker: { protocol: 'unix', socketPath: labHost.socket },
-    address: labHost.address,
-    datacenter: labHost.datacenter,
-    labels: labHost.labels,
-    imagePull: 'never',
-    status: 'active',
-  };
-}
 
 function containerInput(service: string, command: string[]): StartContainerInput {
   return {
@@ -108,7 +96,7 @@ async function serviceContainers(service: string) {
 describe.skipIf(!labAvailable())('container removal on the lab', () => {
   beforeAll(async () => {
     [lab] = (await ensureLab(1)) as [LabHost];
-    host = hostRecord(lab);
+    host = labSocketHost(lab);
     volume = `graceful-${RUN}`;
     await labDocker(lab).createVolume({ Name: volume, Labels: { [TEST_LABEL]: RUN } });
   });

@@ -11,7 +11,7 @@ import type { HostRecord } from '../../core/model';
 import { containerName, LABELS, stackSlug } from '../../core/names';
 import { ensureLab, labAvailable, type LabHost } from '../../lib/lab';
 import { ERROR_TYPES } from '../../workflows/contract';
-import { labDocker } from '../support/graphium';
+import { labDocker, labSocketHost } from '../support/graphium';
 
 const RUN = randomUUID().slice(0, 6);
 const STACK = `Names ${RUN}`;
@@ -51,15 +51,7 @@ async function containersNamed(name: string) {
 describe.skipIf(!labAvailable())('container names on the lab', () => {
   beforeAll(async () => {
     [lab] = (await ensureLab(1)) as [LabHost];
-    host = {
-      name: lab.name,
-      docker: { protocol: 'unix', socketPath: lab.socket },
-      address: lab.address,
-      datacenter: lab.datacenter,
-      labels: lab.labels,
-      imagePull: 'never',
-      status: 'active',
-    };
+    host = labSocketHost(lab);
   });
 
   afterAll(async () => {
@@ -83,7 +75,7 @@ describe.skipIf(!labAvailable())('container names on the lab', () => {
     expect(named[0]!.Labels[LABELS.deployment]).toBe(`dep_b_${RUN}`);
   });
 
-  it('refuses a name held by a container Graphium did not create for the stack', async () => {
+  it('rejects a foreign container name', async () => {
     const name = containerName(STACK, 'db');
     const foreign = await labDocker(lab).createContainer({
       name,

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import Docker from 'dockerode';
+import type { HostRecord } from '../../core/model';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app';
 import { createTemporalDeployer } from '../../api/deployer';
@@ -151,6 +152,19 @@ export async function registerLabHosts(graphium: TestGraphium, hosts: LabHost[])
       );
     }
   }
+}
+
+/** Returns the record of a lab host reached through its unix socket, which pulls no images. */
+export function labSocketHost(host: LabHost): HostRecord {
+  return {
+    name: host.name,
+    docker: { protocol: 'unix', socketPath: host.socket },
+    address: host.address,
+    datacenter: host.datacenter,
+    labels: host.labels,
+    imagePull: 'never',
+    status: 'active',
+  };
 }
 
 export function labDocker(host: LabHost): Docker {

@@ -23,7 +23,7 @@ const CONTEXT = {
   versions: { node: 'v20.20.2', 'graphium commit': 'abc1234' },
 };
 
-/** A full run of two rounds in which every target is met. */
+/** Returns the measurements of two rounds in which every target is met. */
 function passingMeasurements(): Measurements {
   return {
     runs: 2,

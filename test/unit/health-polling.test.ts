@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nextPollDelay } from '../../activities/health';
 
-/** The pauses of the first `count` probes. */
+/** Returns the pauses before the first `count` probes. */
 function schedule(intervalMs: number | undefined, count: number): number[] {
   const delays: number[] = [];
   let delay: number | undefined;
